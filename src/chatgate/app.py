@@ -1,0 +1,115 @@
+"""create_app(settings): the routes, the error handlers and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
+
+from chatgate import __version__
+from chatgate.api import health, profile
+from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
+from chatgate.db.migrate import migrate
+from chatgate.errors import ChatgateError
+from chatgate.runtime import Runtime
+from chatgate.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            if settings.migrate_on_start:
+                await migrate(runtime.db.engine)
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="chatgate",
+        version=__version__,
+        summary="A self-hosted streaming chat API server for Chatbot UI style front ends.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.router.routes.append(Route("/api/chat/openai", ChatEndpoint(runtime), methods=["POST"]))
+    app.include_router(profile.router)
+    app.include_router(health.router)
+    _add_error_handlers(app)
+    _document_chat_route(app)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory `chatgate serve` hands to uvicorn (once per worker)."""
+    return create_app(load_settings())
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ChatgateError)
+    async def on_chatgate_error(_request: Request, exc: ChatgateError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.headers())
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, "An unexpected error occurred")
+
+
+def describe_validation_errors(errors: Any) -> str:
+    """One readable sentence per problem, naming the field."""
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            return "Request body is not valid JSON"
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        message = str(error.get("msg", "is invalid"))
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "Invalid request"
+
+
+def _document_chat_route(app: FastAPI) -> None:
+    """The chat route is plain ASGI, so FastAPI cannot see it: describe it by hand."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema["paths"].update(CHAT_OPENAPI["paths"])
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                CHAT_OPENAPI["schemas"]
+            )
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Everything that speaks SQL: tables, engine, queries and migrations."""

@@ -1,0 +1,205 @@
+"""Every query chatgate runs. Each method opens a short connection and closes it:
+nothing here is held across an upstream call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chatgate.db.tables import access_tokens, profiles, users
+from chatgate.errors import Conflict, ServiceUnavailable
+from chatgate.profile_fields import FIELD_NAMES
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every one chatgate stores is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: int
+    user_id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    """Who a presented token belongs to."""
+
+    token_id: int
+    user_id: int
+    username: str
+    last_used_at: datetime | None
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError:
+            raise
+        except (OperationalError, InterfaceError, DBAPIError, OSError) as exc:
+            raise ServiceUnavailable() from exc
+
+    async def ping(self) -> None:
+        async with self._begin() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # users
+
+    async def create_user(self, *, username: str) -> User:
+        now = utcnow()
+        try:
+            async with self._begin() as conn:
+                result = await conn.execute(
+                    insert(users).values(username=username, created_at=now).returning(users.c.id)
+                )
+                user_id = result.scalar_one()
+                await conn.execute(insert(profiles).values(user_id=user_id, updated_at=now))
+        except IntegrityError as exc:
+            raise Conflict(f"A user named {username!r} already exists") from exc
+        return User(id=user_id, username=username, created_at=now)
+
+    async def get_user(self, *, username: str) -> User | None:
+        async with self._begin() as conn:
+            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        return None if row is None else User(row.id, row.username, row.created_at)
+
+    async def list_users(self) -> list[User]:
+        async with self._begin() as conn:
+            rows = (await conn.execute(select(users).order_by(users.c.id))).all()
+        return [User(r.id, r.username, r.created_at) for r in rows]
+
+    # tokens
+
+    async def create_token(self, *, user_id: int, token_hash: str, label: str) -> Token:
+        now = utcnow()
+        async with self._begin() as conn:
+            result = await conn.execute(
+                insert(access_tokens)
+                .values(user_id=user_id, token_hash=token_hash, label=label, created_at=now)
+                .returning(access_tokens.c.id)
+            )
+            token_id = result.scalar_one()
+        return Token(token_id, user_id, label, now, None, None)
+
+    async def list_tokens(self, *, user_id: int) -> list[Token]:
+        async with self._begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(access_tokens)
+                    .where(access_tokens.c.user_id == user_id)
+                    .order_by(access_tokens.c.id)
+                )
+            ).all()
+        return [
+            Token(
+                r.id,
+                r.user_id,
+                r.label,
+                r.created_at,
+                _aware(r.last_used_at),
+                _aware(r.revoked_at),
+            )
+            for r in rows
+        ]
+
+    async def revoke_token(self, *, token_id: int) -> bool:
+        """True when a live token was revoked now."""
+        async with self._begin() as conn:
+            result = await conn.execute(
+                update(access_tokens)
+                .where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    async def token_exists(self, *, token_id: int) -> bool:
+        async with self._begin() as conn:
+            found = await conn.scalar(
+                select(func.count())
+                .select_from(access_tokens)
+                .where(access_tokens.c.id == token_id)
+            )
+        return bool(found)
+
+    async def find_token_owner(self, *, token_hash: str) -> TokenOwner | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        access_tokens.c.id,
+                        access_tokens.c.user_id,
+                        users.c.username,
+                        access_tokens.c.last_used_at,
+                    )
+                    .join(users, users.c.id == access_tokens.c.user_id)
+                    .where(
+                        access_tokens.c.token_hash == token_hash,
+                        access_tokens.c.revoked_at.is_(None),
+                    )
+                )
+            ).first()
+        return None if row is None else TokenOwner(row[0], row[1], row[2], _aware(row[3]))
+
+    async def touch_token(self, *, token_id: int, when: datetime) -> None:
+        async with self._begin() as conn:
+            await conn.execute(
+                update(access_tokens)
+                .where(access_tokens.c.id == token_id)
+                .values(last_used_at=when)
+            )
+
+    # profiles
+
+    async def get_sealed_profile(self, *, user_id: int) -> dict[str, str | None]:
+        """The profile's sealed field values (missing profile: all None)."""
+        columns = [profiles.c[name] for name in FIELD_NAMES]
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(select(*columns).where(profiles.c.user_id == user_id))
+            ).first()
+        if row is None:
+            return dict.fromkeys(FIELD_NAMES)
+        return dict(zip(FIELD_NAMES, row, strict=True))
+
+    async def update_profile(self, *, user_id: int, sealed: Mapping[str, str | None]) -> None:
+        """Set (sealed value) or clear (None) the given fields."""
+        values = {**sealed, "updated_at": utcnow()}
+        async with self._begin() as conn:
+            result = await conn.execute(
+                update(profiles).where(profiles.c.user_id == user_id).values(**values)
+            )
+            if not result.rowcount:
+                await conn.execute(insert(profiles).values(user_id=user_id, **values))

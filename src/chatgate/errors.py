@@ -1,0 +1,119 @@
+"""The errors a user can see, each with its HTTP status and message.
+
+ChatgateError
+ +-- BadRequest (400)
+ |    +-- ApiKeyNotFound (400)
+ +-- NotAuthenticated (401)
+ +-- NotFound (404)
+ +-- Conflict (409)
+ +-- BodyTooLarge (413)
+ +-- ServiceUnavailable (503)
+ +-- UpstreamError (the upstream's own status)
+      +-- ApiKeyIncorrect (401)
+      +-- UpstreamUnreachable (502)
+      +-- UpstreamTimeout (504)
+      +-- StreamBroken (after the answer started: the response is aborted)
+
+The message of every one of them is safe to show to the user: no secret, no
+stack trace.
+"""
+
+from __future__ import annotations
+
+
+class ChatgateError(Exception):
+    status: int = 500
+    message: str = "An unexpected error occurred"
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(ChatgateError):
+    status = 400
+
+
+class ApiKeyNotFound(BadRequest):
+    def __init__(self, provider_name: str) -> None:
+        super().__init__(
+            f"{provider_name} API Key not found. Please set it in your profile settings."
+        )
+
+
+class NotAuthenticated(ChatgateError):
+    status = 401
+    message = "Missing or invalid access token"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class NotFound(ChatgateError):
+    status = 404
+    message = "Not found"
+
+
+class Conflict(ChatgateError):
+    status = 409
+
+
+class BodyTooLarge(ChatgateError):
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body is larger than the limit of {limit} bytes")
+
+
+class ServiceUnavailable(ChatgateError):
+    status = 503
+    message = "The database is unavailable; try again shortly"
+
+
+class UpstreamError(ChatgateError):
+    """The provider refused or failed the request before the answer started."""
+
+    status = 502
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        retry_after: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = retryable
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after} if self.retry_after else {}
+
+
+class ApiKeyIncorrect(UpstreamError):
+    def __init__(self, provider_name: str) -> None:
+        super().__init__(
+            f"{provider_name} API Key is incorrect. Please fix it in your profile settings.",
+            status=401,
+        )
+
+
+class UpstreamUnreachable(UpstreamError):
+    def __init__(self, provider_name: str) -> None:
+        super().__init__(f"{provider_name} could not be reached", status=502, retryable=True)
+
+
+class UpstreamTimeout(UpstreamError):
+    def __init__(self, provider_name: str, what: str) -> None:
+        super().__init__(f"{provider_name} did not answer in time ({what})", status=504)
+
+
+class StreamBroken(UpstreamError):
+    """The upstream failed after text was already on its way to the client."""

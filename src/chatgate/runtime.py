@@ -1,0 +1,56 @@
+"""What a running app holds: the database, the keyring and the shared HTTP pool.
+
+Built by create_app, started and stopped by the app's lifespan; nothing is
+created at import time.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from chatgate.crypto import Keyring, load_secret
+from chatgate.db.engine import make_engine
+from chatgate.db.queries import Database
+from chatgate.providers.upstream import UpstreamPolicy, new_session
+from chatgate.settings import Settings
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.policy = UpstreamPolicy(
+            connect_timeout=settings.upstream_connect_timeout,
+            first_byte_timeout=settings.upstream_first_byte_timeout,
+            idle_timeout=settings.upstream_idle_timeout,
+            max_retries=settings.upstream_max_retries,
+        )
+        self._db: Database | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._keyring: Keyring | None = None
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "the app has not started"
+        return self._db
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        assert self._http is not None, "the app has not started"
+        return self._http
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self._keyring is not None, "the app has not started"
+        return self._keyring
+
+    async def start(self) -> None:
+        settings = self.settings
+        self._keyring = Keyring([load_secret(settings.secret_key, settings.data_dir)])
+        self._db = Database(make_engine(settings.effective_database_url))
+        self._http = new_session()
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._db is not None:
+            await self._db.close()

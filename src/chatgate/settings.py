@@ -1,0 +1,106 @@
+"""Every setting chatgate reads, in one place.
+
+chatgate's own settings carry the ``CHATGATE_`` prefix. The provider variables
+(``OPENAI_API_KEY`` and friends) keep the names Chatbot UI uses, so an existing
+deployment's environment works unchanged: when set and non-empty they overlay
+every user's profile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+# Server-wide provider settings, named as Chatbot UI names them. Set and
+# non-empty, each replaces the matching profile field for every user.
+PROVIDER_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_ORGANIZATION_ID",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "PERPLEXITY_API_KEY",
+    "OPENROUTER_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_GPT_35_TURBO_NAME",
+    "AZURE_GPT_45_TURBO_NAME",
+    "AZURE_GPT_45_VISION_NAME",
+    "AZURE_EMBEDDINGS_NAME",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHATGATE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite database and the generated secret live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=("postgresql://... or sqlite:///...; default: SQLite in the data directory."),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Encrypts stored provider keys; generated into the data directory when unset."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `chatgate serve` binds.")
+    port: int = Field(default=8000, description="Port `chatgate serve` listens on.")
+    workers: int = Field(default=1, ge=1, description="Worker processes for `chatgate serve`.")
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending migrations when serving."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    max_body_bytes: int = Field(
+        default=20 * MIB, gt=0, description="Largest accepted request body."
+    )
+    upstream_connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to connect upstream."
+    )
+    upstream_first_byte_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds to wait for the first answer text."
+    )
+    upstream_idle_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds allowed between chunks."
+    )
+    upstream_max_retries: int = Field(default=2, ge=0, description="Retries before the first byte.")
+
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("CHATGATE_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI API root that /chat/completions is appended to.",
+    )
+
+    provider_env: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="The set, non-empty PROVIDER_ENV_VARS (filled by load_settings).",
+    )
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'chatgate.db').resolve()}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, provider variables included."""
+    env = os.environ if environ is None else environ
+    provider_env = {name: SecretStr(env[name]) for name in PROVIDER_ENV_VARS if env.get(name)}
+    return Settings(provider_env=provider_env)

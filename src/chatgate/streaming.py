@@ -1,0 +1,141 @@
+"""Relaying answer text to the client over raw ASGI.
+
+The first piece of text is awaited before the status goes out, so an upstream
+that fails early still gets a real HTTP error. After that, the only honest way
+to report a failure is to break the stream: the response is left unfinished
+and the server closes the connection, which the front end shows as an error
+instead of mistaking a cut-off answer for a complete one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+
+from chatgate.errors import BodyTooLarge
+
+log = logging.getLogger(__name__)
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+Receive = Callable[[], Awaitable[Message]]
+
+TEXT_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class StreamAborted(Exception):
+    """The upstream failed after the answer started; the response was left unfinished."""
+
+
+class ClientDisconnected(Exception):
+    """The client went away; the upstream request has been closed."""
+
+
+async def relay_text(
+    send: Send, pieces: AsyncGenerator[str, None], *, extra_headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Send the answer as a plain-text 200, one body chunk per piece.
+
+    Raises whatever ``pieces`` raises before the first piece (nothing has been
+    sent yet), and StreamAborted for a failure after it.
+    """
+    async with aclosing(pieces):
+        first = ""
+        async for piece in pieces:
+            # As the `ai` package does: the answer starts at its first non-blank text.
+            first = piece.lstrip()
+            if first:
+                break
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": TEXT_HEADERS + extra_headers}
+        )
+        if not first:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": first.encode(), "more_body": True})
+        try:
+            async for piece in pieces:
+                await send(
+                    {"type": "http.response.body", "body": piece.encode(), "more_body": True}
+                )
+        except Exception as exc:
+            raise StreamAborted(str(exc)) from exc
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def relay_until_disconnect(
+    receive: Receive,
+    send: Send,
+    pieces: AsyncGenerator[str, None],
+    *,
+    extra_headers: list[tuple[bytes, bytes]],
+) -> None:
+    """relay_text, stopped the moment the client goes away (the stop button):
+    the relay is cancelled, which closes the upstream request at once."""
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task))
+    try:
+        await relay_text(send, pieces, extra_headers=extra_headers)
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled():
+            task.uncancel()
+            raise ClientDisconnected() from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            task.cancel()
+            return
+
+
+async def read_body(receive: Receive, *, limit: int, content_length: str | None) -> bytes:
+    """The whole request body, refused as soon as it passes ``limit`` bytes."""
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
