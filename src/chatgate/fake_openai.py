@@ -26,7 +26,20 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-WORDS = tuple("This is a streamed answer from the chatgate fake OpenAI upstream .".split())
+WORDS = (
+    "This",
+    "is",
+    "a",
+    "streamed",
+    "answer",
+    "from",
+    "the",
+    "chatgate",
+    "fake",
+    "OpenAI",
+    "upstream",
+    ".",
+)
 STATUS_TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
@@ -95,7 +108,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return openai_error(400, "We could not parse the JSON body of your request.")
-    app[REQUESTS].append({"headers": dict(request.headers), "body": body})
+    headers = {str(name): value for name, value in request.headers.items()}
+    app[REQUESTS].append({"headers": headers, "body": body})
 
     auth = request.headers.get("Authorization", "")
     key = auth.removeprefix("Bearer ").strip()
@@ -212,7 +226,8 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response(dict(request.app[STATS]))
+    counts: Counter[str] = request.app[STATS]
+    return web.json_response(dict(counts))
 
 
 def create_fake_app(*, chunks: int = 12, delay_ms: int = 0) -> web.Application:

@@ -91,17 +91,27 @@ async def stream_chat(
     started = False
     try:
         async for payloads in iter_sse_data(response, provider_name=provider_name):
-            parts = []
+            parts: list[str] = []
+            failure: UpstreamError | None = None
             for payload in payloads:
                 if payload == b"[DONE]":
                     break
                 try:
-                    event = orjson.loads(payload)
+                    text = delta_text(orjson.loads(payload))
                 except orjson.JSONDecodeError as exc:
-                    raise StreamBroken(f"{provider_name} sent a malformed event") from exc
-                text = delta_text(event)
+                    failure = StreamBroken(f"{provider_name} sent a malformed event")
+                    failure.__cause__ = exc
+                    break
+                except UpstreamError as exc:
+                    failure = exc
+                    break
                 if text:
                     parts.append(text)
+            if failure is not None:
+                # The text that came before the failure still reaches the client.
+                if parts:
+                    yield "".join(parts)
+                raise failure
             if parts:
                 if not started:
                     started = True

@@ -1,0 +1,247 @@
+"""Real processes on loopback: `chatgate fake-openai` and `chatgate serve`,
+on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chatgate.auth import hash_token, make_token
+from chatgate.crypto import Keyring, load_secret
+from chatgate.db.engine import make_engine
+from chatgate.db.queries import Database
+from chatgate.profiles import update_profile
+
+PG_ADMIN_URL = os.environ.get(
+    "CHATGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+CHAT_PATH = "/api/chat/openai"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()}")
+
+
+def start(
+    args: list[str], env: dict[str, str], log: Path, ready_url: str
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chatgate", *args],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    wait_for(ready_url, process, log)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class Upstream:
+    url: str  # what OPENAI_BASE_URL is set to
+    root: str
+
+    def requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = httpx.get(self.root + "/_fake/requests").json()
+        return result
+
+    def last_request(self) -> dict[str, Any]:
+        return self.requests()[-1]
+
+    def clear(self) -> None:
+        httpx.delete(self.root + "/_fake/requests")
+
+    def stats(self) -> dict[str, int]:
+        result: dict[str, int] = httpx.get(self.root + "/_fake/stats").json()
+        return result
+
+
+@dataclass
+class Server:
+    base_url: str
+    env: dict[str, str]
+    log: Path
+    data_dir: Path
+    database_url: str
+    secrets_used: set[str] = field(default_factory=set)
+
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "chatgate", *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"chatgate {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def create_user(self, *, openai_key: str | None = None, org: str | None = None) -> str:
+        """A new user with a unique name and an access token, made in-process
+        against the server's database (the CLI has tests of its own)."""
+        token = make_token()
+        self.secrets_used.add(token)
+        if openai_key:
+            self.secrets_used.add(openai_key)
+        changes = {"openai_api_key": openai_key, "openai_organization_id": org}
+
+        async def work() -> None:
+            db = Database(make_engine(self.database_url))
+            try:
+                user = await db.create_user(username="u" + secrets.token_hex(6))
+                await db.create_token(user_id=user.id, token_hash=hash_token(token), label="test")
+                keyring = Keyring([load_secret(None, self.data_dir)])
+                await update_profile(
+                    db=db,
+                    keyring=keyring,
+                    user_id=user.id,
+                    changes={k: v for k, v in changes.items() if v},
+                )
+            finally:
+                await db.close()
+
+        asyncio.run(work())
+        return token
+
+
+def base_env(
+    tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATGATE_", "OPENAI_"))}
+    env.update(
+        CHATGATE_DATA_DIR=str(tmp / "data"),
+        CHATGATE_DATABASE_URL=database_url,
+        CHATGATE_MAX_BODY_BYTES=str(2 * 1024 * 1024),
+        CHATGATE_UPSTREAM_MAX_RETRIES="2",
+        OPENAI_BASE_URL=upstream.url,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("fake") / "fake.log"
+    root = f"http://127.0.0.1:{port}"
+    process = start(
+        ["fake-openai", "--port", str(port)], dict(os.environ), log, root + "/_fake/stats"
+    )
+    yield Upstream(url=root + "/v1", root=root)
+    stop(process)
+
+
+def postgres_database() -> Iterator[str]:
+    import asyncpg
+
+    name = "chatgate_test_" + secrets.token_hex(4)
+    admin = PG_ADMIN_URL
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield admin.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'chatgate.db'}"
+    else:
+        yield from postgres_database()
+
+
+def run_server(
+    tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
+) -> Iterator[Server]:
+    port = free_port()
+    env = base_env(tmp, upstream, database_url, extra)
+    log = tmp / "serve.log"
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(["serve", "--port", str(port)], env, log, base_url + "/healthz")
+    yield Server(base_url, env, log, tmp / "data", database_url)
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def server(
+    upstream: Upstream, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The main server, once per database backend."""
+    yield from run_server(tmp_path_factory.mktemp("serve"), upstream, database_url, {})
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server on SQLite for tests that need no second backend."""
+    tmp = tmp_path_factory.mktemp("serve-sqlite")
+    yield from run_server(tmp, upstream, f"sqlite:///{tmp / 'chatgate.db'}", {})
+
+
+def chat_body(content: str = "Hello", model: str = "gpt-4o", **settings: Any) -> dict[str, Any]:
+    return {
+        "chatSettings": {"model": model, "temperature": 0.5, **settings},
+        "messages": [{"role": "user", "content": content}],
+    }
+
+
+def read_answer(server: Server, token: str, body: object, *, into: list[str]) -> None:
+    """Stream an answer, collecting its text as it arrives (kept if the stream breaks)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.stream(
+        "POST", server.base_url + CHAT_PATH, json=body, headers=headers, timeout=30
+    ) as response:
+        assert response.status_code == 200
+        for text in response.iter_text():
+            into.append(text)

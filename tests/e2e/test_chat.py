@@ -1,0 +1,271 @@
+"""The chat route as Chatbot UI's front end sees it, against a real server."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from chatgate.fake_openai import reply_pieces
+from tests.e2e.conftest import CHAT_PATH, Server, Upstream, chat_body, read_answer
+
+FULL_ANSWER = "".join(reply_pieces(12))
+
+
+def post_chat(server: Server, token: str | None, body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(server.base_url + CHAT_PATH, json=body, headers=headers, timeout=30)
+
+
+def test_answer_streams_back_as_plain_text(server: Server) -> None:
+    token = server.create_user(openai_key="sk-alice-streams-0001")
+    response = post_chat(server, token, chat_body())
+    assert response.status_code == 200
+    assert response.text == FULL_ANSWER
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert response.headers["x-request-id"]
+
+
+def test_first_text_arrives_while_upstream_is_still_sending(server: Server) -> None:
+    token = server.create_user(openai_key="sk-streaming-first-0002")
+    body = chat_body("#fake chunks=5 delay_ms=400")
+    started = time.monotonic()
+    with httpx.stream(
+        "POST",
+        server.base_url + CHAT_PATH,
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ) as response:
+        chunks = response.iter_text()
+        first = next(chunks)
+        first_at = time.monotonic() - started
+        rest = "".join(chunks)
+        total = time.monotonic() - started
+    assert first.startswith("This")
+    assert first + rest == "".join(reply_pieces(5))
+    # Four 400 ms pauses follow the first word: it must not wait for them.
+    assert total >= 1.5
+    assert first_at < total - 1.0
+
+
+def test_stop_button_closes_the_upstream_request(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-stop-button-0003")
+    before = upstream.stats().get("client_gone", 0)
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream(
+            "POST",
+            server.base_url + CHAT_PATH,
+            json=chat_body("#fake chunks=200 delay_ms=50"),
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        assert next(response.iter_text()).startswith("This")
+    closed_at = time.monotonic()
+    while upstream.stats().get("client_gone", 0) == before:
+        assert time.monotonic() - closed_at < 1.0, (
+            "upstream still streaming a second after the client left"
+        )
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("fault", ["fail_after=3", "error_after=3", "malformed_after=3"])
+def test_upstream_failure_mid_answer_breaks_the_stream(server: Server, fault: str) -> None:
+    token = server.create_user(openai_key="sk-mid-stream-0004")
+    received: list[str] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        read_answer(server, token, chat_body(f"#fake {fault} delay_ms=20"), into=received)
+    assert "".join(received) == "".join(reply_pieces(3))
+
+
+def test_missing_key_asks_the_user_to_set_it(server: Server) -> None:
+    response = post_chat(server, server.create_user(), chat_body())
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "OpenAI API Key not found. Please set it in your profile settings."
+    }
+
+
+def test_rejected_key_asks_the_user_to_fix_it(server: Server) -> None:
+    response = post_chat(server, server.create_user(openai_key="sk-bad"), chat_body())
+    assert response.status_code == 401
+    assert response.json() == {
+        "message": "OpenAI API Key is incorrect. Please fix it in your profile settings."
+    }
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 500, 503])
+def test_upstream_error_keeps_its_status_and_message(server: Server, status: int) -> None:
+    token = server.create_user(openai_key="sk-upstream-errors-0005")
+    response = post_chat(
+        server, token, chat_body(f"#fake status={status} tag={time.monotonic_ns()}")
+    )
+    assert response.status_code == status
+    assert response.json() == {"message": f"Fake failure with status {status}"}
+
+
+def test_rate_limit_passes_retry_after_on(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-rate-limit-0006")
+    upstream.clear()
+    response = post_chat(
+        server, token, chat_body(f"#fake status=429 retry_after=0 tag={time.monotonic_ns()}")
+    )
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "0"
+    assert response.json() == {"message": "Fake failure with status 429"}
+    assert len(upstream.requests()) == 3  # the first try and two retries
+
+
+def test_transient_failure_is_retried_before_the_answer(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-retry-0007")
+    upstream.clear()
+    response = post_chat(
+        server, token, chat_body(f"#fake status=503 times=1 tag={time.monotonic_ns()}")
+    )
+    assert response.status_code == 200
+    assert response.text == FULL_ANSWER
+    assert len(upstream.requests()) == 2
+
+
+def test_out_of_credit_is_not_retried(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-quota-0008")
+    upstream.clear()
+    response = post_chat(
+        server,
+        token,
+        chat_body(f"#fake status=429 code=insufficient_quota tag={time.monotonic_ns()}"),
+    )
+    assert response.status_code == 429
+    assert len(upstream.requests()) == 1
+
+
+def test_request_reaches_openai_as_the_seed_sends_it(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-payload-0009", org="org-payload")
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]},
+    ]
+    body = {
+        "chatSettings": {"model": "gpt-4o", "temperature": 0.3, "prompt": "ignored"},
+        "messages": messages,
+        "extra": 1,
+    }
+    assert post_chat(server, token, body).status_code == 200
+    sent = upstream.last_request()
+    assert sent["body"] == {
+        "model": "gpt-4o",
+        "messages": messages,
+        "temperature": 0.3,
+        "max_tokens": 4096,
+        "stream": True,
+    }
+    assert sent["headers"]["Authorization"] == "Bearer sk-payload-0009"
+    assert sent["headers"]["OpenAI-Organization"] == "org-payload"
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("gpt-4-vision-preview", {"temperature": 0.5, "max_tokens": 4096}),
+        ("gpt-4-turbo", {"temperature": 0.5}),
+        ("o3-mini", {}),
+        ("gpt-5", {}),
+    ],
+)
+def test_model_rules_shape_the_request(
+    server: Server, upstream: Upstream, model: str, expected: dict[str, float]
+) -> None:
+    token = server.create_user(openai_key="sk-models-0010")
+    assert post_chat(server, token, chat_body(model=model)).status_code == 200
+    sent = upstream.last_request()["body"]
+    assert {k: v for k, v in sent.items() if k in ("temperature", "max_tokens")} == expected
+    assert "OpenAI-Organization" not in upstream.last_request()["headers"]
+
+
+def test_a_user_never_gets_another_users_key(server: Server, upstream: Upstream) -> None:
+    alice = server.create_user(openai_key="sk-alice-private-0011")
+    bob = server.create_user(openai_key="sk-bob-private-0012")
+    carol = server.create_user()
+    assert post_chat(server, alice, chat_body()).status_code == 200
+    assert upstream.last_request()["headers"]["Authorization"] == "Bearer sk-alice-private-0011"
+    assert post_chat(server, bob, chat_body()).status_code == 200
+    assert upstream.last_request()["headers"]["Authorization"] == "Bearer sk-bob-private-0012"
+    assert post_chat(server, carol, chat_body()).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"messages": [{"role": "user", "content": "x"}]}, "chatSettings is missing"),
+        ({"chatSettings": [], "messages": []}, "chatSettings must be an object"),
+        (
+            {"chatSettings": {"model": "", "temperature": 1}, "messages": [{}]},
+            "chatSettings.model must be a non-empty string",
+        ),
+        (
+            {"chatSettings": {"model": "gpt-4o", "temperature": 3}, "messages": [{}]},
+            "chatSettings.temperature must be a number from 0 to 2",
+        ),
+        (
+            {"chatSettings": {"model": "gpt-4o"}, "messages": "hi"},
+            "messages must be a non-empty list",
+        ),
+        ({"chatSettings": {"model": "gpt-4o"}}, "messages is missing"),
+        (
+            {"chatSettings": {"model": "gpt-4o"}, "messages": ["hi"]},
+            "messages[0] must be an object with role and content",
+        ),
+        ([1, 2], "Request body must be a JSON object with chatSettings and messages"),
+    ],
+)
+def test_bad_body_is_explained(server: Server, body: object, message: str) -> None:
+    token = server.create_user(openai_key="sk-bad-body-0013")
+    response = post_chat(server, token, body)
+    assert response.status_code == 400
+    assert response.json() == {"message": message}
+
+
+def test_body_that_is_not_json(server: Server) -> None:
+    token = server.create_user(openai_key="sk-not-json-0014")
+    response = httpx.post(
+        server.base_url + CHAT_PATH, content=b"{nope", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"message": "Request body is not valid JSON"}
+
+
+def test_body_over_the_limit(server: Server) -> None:
+    token = server.create_user(openai_key="sk-too-large-0015")
+    huge = "x" * (3 * 1024 * 1024)
+    response = post_chat(server, token, chat_body(huge))
+    assert response.status_code == 413
+    assert response.json() == {"message": "Request body is larger than the limit of 2097152 bytes"}
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer", "Basic abc", "Bearer cg_not-a-real-token"]
+)
+def test_missing_or_invalid_token(server: Server, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.post(server.base_url + CHAT_PATH, json=chat_body(), headers=headers)
+    assert response.status_code == 401
+    assert "token" in response.json()["message"]
+
+
+def test_revoked_token_stops_working(server: Server) -> None:
+    name = "revoke-" + str(time.monotonic_ns())
+    server.cli("user", "create", name)
+    token = server.cli("token", "create", name, "--label", "laptop").stdout.splitlines()[-1]
+    server.cli("profile", "set", name, "--openai-api-key-stdin", input="sk-revoke-0016\n")
+    assert post_chat(server, token, chat_body()).status_code == 200
+    listing = server.cli("token", "list", name).stdout
+    token_id = next(
+        line.split("\t")[0] for line in listing.splitlines() if line.endswith("\tlaptop")
+    )
+    server.cli("token", "revoke", token_id)
+    assert post_chat(server, token, chat_body()).status_code == 401
