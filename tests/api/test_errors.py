@@ -1,0 +1,85 @@
+"""Errors the in-process app answers without any upstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from chatgate.app import create_app
+from chatgate.runtime import Runtime
+from chatgate.settings import Settings
+from tests.api.conftest import new_user
+
+CHAT = {"chatSettings": {"model": "gpt-4o"}, "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def test_unexpected_failure_is_a_500_without_details(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    user_id, token = await new_user(app)
+    runtime: Runtime = app.state.runtime
+    # A stored key that no longer opens (say, the database restored under another secret).
+    await runtime.db.update_profile(user_id=user_id, sealed={"openai_api_key": "cg1.0000.AAAA"})
+    response = await client.post(
+        "/api/chat/openai", json=CHAT, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 500
+    assert response.json() == {"message": "An unexpected error occurred"}
+    request_id = response.headers["x-request-id"]
+    assert any(request_id in record.getMessage() for record in caplog.records)
+
+
+async def test_wrong_method_and_unknown_path_answer_json(client: httpx.AsyncClient) -> None:
+    wrong_method = await client.get("/api/chat/openai")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json() == {"message": "Method Not Allowed"}
+    unknown = await client.get("/api/nothing-here")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"message": "Not Found"}
+
+
+async def test_profile_validation_names_the_field(app: FastAPI, client: httpx.AsyncClient) -> None:
+    _, token = await new_user(app)
+    response = await client.patch(
+        "/api/profile",
+        json={"openai_api_key": 42},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("openai_api_key: ")
+    not_json = await client.patch(
+        "/api/profile", content=b"{", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert not_json.status_code == 400
+
+
+async def test_openapi_documents_the_chat_route(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    chat = schema["paths"]["/api/chat/openai"]["post"]
+    assert set(chat["responses"]) >= {"200", "400", "401", "413", "429", "502", "504"}
+    body_ref = chat["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    assert set(body["properties"]) == {"chatSettings", "messages"}
+
+
+async def test_database_down_is_a_503_and_not_ready(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql://postgres@127.0.0.1:1/none",
+        migrate_on_start=False,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://chatgate") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json() == {"message": "The database is unavailable; try again shortly"}
+            chat = await client.post(
+                "/api/chat/openai", json=CHAT, headers={"Authorization": "Bearer cg_x"}
+            )
+            assert chat.status_code == 503
