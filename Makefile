@@ -1,13 +1,12 @@
 # chatgate's everyday commands. `make serve` and `make test` set everything up first.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
+# uv from PATH, else the one pip installs (the uv package runs as `python3 -m uv` wherever it lands).
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .PHONY: setup serve test check lint services bench
 
-$(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
-
-setup: $(UV)
+setup:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
 serve: setup
