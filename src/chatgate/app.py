@@ -12,9 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from chatgate import __version__
+from chatgate.access_log import AccessLog
 from chatgate.api import health, profile
 from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
 from chatgate.db.migrate import migrate
@@ -48,6 +50,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.append(Route("/api/chat/openai", ChatEndpoint(runtime), methods=["POST"]))
     app.include_router(profile.router)
     app.include_router(health.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _document_chat_route(app)
     return app
@@ -77,7 +89,13 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        log.error(
+            "%s %s failed",
+            request.method,
+            request.url.path,
+            exc_info=exc,
+            extra={"request_id": request.state.request_id},
+        )
         return _error(500, "An unexpected error occurred")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging.config
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,34 +18,13 @@ from chatgate.db.engine import BadDatabaseUrl, make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database, User
 from chatgate.errors import ChatgateError
+from chatgate.logs import log_config
 from chatgate.profile_fields import PROFILE_FIELDS
-from chatgate.profiles import load_profile, mask, update_profile
+from chatgate.profiles import load_profile, mask, reseal_profiles, update_profile
+from chatgate.runtime import make_keyring
 from chatgate.settings import Settings, load_settings
 
 T = TypeVar("T")
-
-
-def log_config(level: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        },
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "stream": "ext://sys.stderr",
-            },
-        },
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {
-            "uvicorn": {"level": level.upper()},
-            "uvicorn.access": {"level": "WARNING"},
-            "alembic": {"level": "WARNING"},
-        },
-    }
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -59,8 +39,7 @@ def run_with_db(settings: Settings, work: Callable[[Database, Keyring], Awaitabl
         db = Database(make_engine(settings.effective_database_url))
         try:
             await migrate(db.engine)
-            keyring = Keyring([load_secret(settings.secret_key, settings.data_dir)])
-            return await work(db, keyring)
+            return await work(db, make_keyring(settings))
         finally:
             await db.close()
 
@@ -130,6 +109,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         lifespan="on",
         log_config=log_config(settings.log_level),
         access_log=False,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
     )
 
@@ -299,6 +279,30 @@ def profile_show(username: str) -> None:
             click.echo(f"{field.name}: {value or '-'}{env}")
 
     run_with_db(settings, work)
+
+
+@main.group()
+def secret() -> None:
+    """Manage the secret that encrypts stored keys."""
+
+
+@secret.command("rotate")
+def secret_rotate() -> None:
+    """Re-encrypt every stored key with CHATGATE_SECRET_KEY.
+
+    \b
+    1. Set CHATGATE_SECRET_KEY to the new secret and CHATGATE_PREVIOUS_SECRET_KEYS
+       to the old one, on every instance (both open stored keys meanwhile).
+    2. Run chatgate secret rotate.
+    3. Remove CHATGATE_PREVIOUS_SECRET_KEYS.
+    """
+    settings = load_settings()
+
+    async def work(db: Database, _keyring: Keyring) -> int:
+        return await reseal_profiles(db=db, keyring=make_keyring(settings))
+
+    count = run_with_db(settings, work)
+    click.echo(f"re-encrypted {count} stored values with the current secret")
 
 
 @main.command("fake-openai")

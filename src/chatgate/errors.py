@@ -7,6 +7,7 @@ ChatgateError
  +-- NotFound (404)
  +-- Conflict (409)
  +-- BodyTooLarge (413)
+ +-- TooManyRequests (429)
  +-- ServiceUnavailable (503)
  +-- UpstreamError (the upstream's own status)
       +-- ApiKeyIncorrect (401)
@@ -67,6 +68,17 @@ class BodyTooLarge(ChatgateError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body is larger than the limit of {limit} bytes")
+
+
+class TooManyRequests(ChatgateError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(ChatgateError):

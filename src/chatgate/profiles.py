@@ -60,6 +60,24 @@ async def load_profile(
     return ServerProfile(user_id=user_id, values=overlay_env(stored, provider_env))
 
 
+async def reseal_profiles(*, db: Database, keyring: Keyring) -> int:
+    """Seal every stored field again with the keyring's current secret; returns how many."""
+    count = 0
+    for user_id, sealed in await db.all_sealed_profiles():
+        changes = {
+            name: keyring.seal(
+                keyring.open(value, context=seal_context(user_id, name)).get_secret_value(),
+                context=seal_context(user_id, name),
+            )
+            for name, value in sealed.items()
+            if value and not keyring.sealed_with_current(value)
+        }
+        if changes:
+            await db.update_profile(user_id=user_id, sealed=changes)
+            count += len(changes)
+    return count
+
+
 def check_api_key(value: SecretStr | None, provider_name: str) -> SecretStr:
     if value is None or not value.get_secret_value().strip():
         raise ApiKeyNotFound(provider_name)

@@ -11,8 +11,15 @@ import aiohttp
 from chatgate.crypto import Keyring, load_secret
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
+from chatgate.limits import Limiter, make_limiter
 from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
+
+
+def make_keyring(settings: Settings) -> Keyring:
+    """Seals with the current secret; also opens what older secrets sealed."""
+    current = load_secret(settings.secret_key, settings.data_dir)
+    return Keyring([current, *settings.previous_secret_keys])
 
 
 class Runtime:
@@ -27,6 +34,7 @@ class Runtime:
         self._db: Database | None = None
         self._http: aiohttp.ClientSession | None = None
         self._keyring: Keyring | None = None
+        self._limiter: Limiter | None = None
 
     @property
     def db(self) -> Database:
@@ -43,13 +51,25 @@ class Runtime:
         assert self._keyring is not None, "the app has not started"
         return self._keyring
 
+    @property
+    def limiter(self) -> Limiter:
+        assert self._limiter is not None, "the app has not started"
+        return self._limiter
+
     async def start(self) -> None:
         settings = self.settings
-        self._keyring = Keyring([load_secret(settings.secret_key, settings.data_dir)])
+        self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
         self._http = new_session()
+        self._limiter = make_limiter(
+            redis_url=settings.redis_url,
+            per_minute=settings.rate_limit_per_minute,
+            max_streams=settings.max_streams_per_user,
+        )
 
     async def stop(self) -> None:
+        if self._limiter is not None:
+            await self._limiter.close()
         if self._http is not None:
             await self._http.close()
         if self._db is not None:

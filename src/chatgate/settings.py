@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
 
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         default=None,
         description=("postgresql://... or sqlite:///...; default: SQLite in the data directory."),
     )
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Secrets that stored keys may still be sealed with (during a rotation).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description=(
@@ -60,6 +65,24 @@ class Settings(BaseSettings):
         default=True, description="Apply pending migrations when serving."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_content: bool = Field(
+        default=False, description="Log the last message of every chat request (off: never)."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0, ge=0, description="How long in-flight answers may finish after SIGTERM."
+    )
+    rate_limit_per_minute: int | None = Field(
+        default=None, gt=0, description="Chat requests per user per minute (unset: no limit)."
+    )
+    max_streams_per_user: int | None = Field(
+        default=None, gt=0, description="Concurrent answers per user (unset: no limit)."
+    )
+    redis_url: str | None = Field(
+        default=None, description="Share the limits between instances through this Redis."
+    )
 
     max_body_bytes: int = Field(
         default=20 * MIB, gt=0, description="Largest accepted request body."
@@ -86,6 +109,14 @@ class Settings(BaseSettings):
         exclude=True,
         description="The set, non-empty PROVIDER_ENV_VARS (filled by load_settings).",
     )
+
+    @field_validator("cors_origins", "previous_secret_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # Plain comma-separated lists read better in an environment than JSON arrays.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("openai_base_url")
     @classmethod

@@ -40,9 +40,7 @@ class ClientDisconnected(Exception):
     """The client went away; the upstream request has been closed."""
 
 
-async def relay_text(
-    send: Send, pieces: AsyncGenerator[str, None], *, extra_headers: list[tuple[bytes, bytes]]
-) -> None:
+async def relay_text(send: Send, pieces: AsyncGenerator[str, None]) -> None:
     """Send the answer as a plain-text 200, one body chunk per piece.
 
     Raises whatever ``pieces`` raises before the first piece (nothing has been
@@ -55,9 +53,7 @@ async def relay_text(
             first = piece.lstrip()
             if first:
                 break
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": TEXT_HEADERS + extra_headers}
-        )
+        await send({"type": "http.response.start", "status": 200, "headers": list(TEXT_HEADERS)})
         if not first:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
@@ -76,8 +72,6 @@ async def relay_until_disconnect(
     receive: Receive,
     send: Send,
     pieces: AsyncGenerator[str, None],
-    *,
-    extra_headers: list[tuple[bytes, bytes]],
 ) -> None:
     """relay_text, stopped the moment the client goes away (the stop button):
     the relay is cancelled, which closes the upstream request at once."""
@@ -85,7 +79,7 @@ async def relay_until_disconnect(
     assert task is not None
     watcher = asyncio.create_task(_cancel_on_disconnect(receive, task))
     try:
-        await relay_text(send, pieces, extra_headers=extra_headers)
+        await relay_text(send, pieces)
     except asyncio.CancelledError:
         if watcher.done() and not watcher.cancelled():
             task.uncancel()

@@ -29,7 +29,7 @@ async def test_unexpected_failure_is_a_500_without_details(
     assert response.status_code == 500
     assert response.json() == {"message": "An unexpected error occurred"}
     request_id = response.headers["x-request-id"]
-    assert any(request_id in record.getMessage() for record in caplog.records)
+    assert any(getattr(record, "request_id", None) == request_id for record in caplog.records)
 
 
 async def test_wrong_method_and_unknown_path_answer_json(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,6 @@ framework's per-request and per-chunk machinery would cost more than the relay.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import orjson
@@ -40,17 +39,22 @@ class ChatEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime, settings = self.runtime, self.runtime.settings
-        request_id = os.urandom(8).hex()
-        id_header = [(b"x-request-id", request_id.encode())]
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id", "-")
         try:
             token = bearer_token(header(scope, b"authorization"))
             owner = await authenticate(runtime.db, token)
+            state["user_id"] = owner.user_id
+            await runtime.limiter.check_rate(owner.user_id)
             body = await read_body(
                 receive,
                 limit=settings.max_body_bytes,
                 content_length=header(scope, b"content-length"),
             )
             chat = parse_chat_body(body)
+            if settings.log_content:
+                content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
+                log.info("prompt", extra={"request_id": request_id, "content": content})
             profile = await load_profile(
                 db=runtime.db,
                 keyring=runtime.keyring,
@@ -65,17 +69,22 @@ class ChatEndpoint:
                 body=openai.build_payload(chat),
                 policy=runtime.policy,
             )
-            await relay_until_disconnect(receive, send, pieces, extra_headers=id_header)
+            async with runtime.limiter.stream_slot(owner.user_id, request_id):
+                await relay_until_disconnect(receive, send, pieces)
         except ClientDisconnected:
-            log.info("request %s: client went away; upstream request closed", request_id)
+            state["outcome"] = "client_gone"
+            log.info("client went away; upstream request closed", extra={"request_id": request_id})
         except StreamAborted as exc:
-            log.warning("request %s: answer cut off mid-stream: %s", request_id, exc)
+            state["outcome"] = "cut_off"
+            log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
         except ChatgateError as exc:
-            extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
-            await send_json(send, exc.status, {"message": exc.message}, id_header + extra)
+            if exc.status >= 500:
+                log.warning("%s", exc.message, extra={"request_id": request_id})
+            headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
+            await send_json(send, exc.status, {"message": exc.message}, headers)
         except Exception:
-            log.exception("request %s failed", request_id)
-            await send_json(send, 500, {"message": "An unexpected error occurred"}, id_header)
+            log.exception("chat request failed", extra={"request_id": request_id})
+            await send_json(send, 500, {"message": "An unexpected error occurred"}, [])
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -20,10 +20,13 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_current_user(
+    request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> TokenOwner:
-    return await authenticate(runtime.db, bearer_token(authorization))
+    owner = await authenticate(runtime.db, bearer_token(authorization))
+    request.state.user_id = owner.user_id  # for the access log
+    return owner
 
 
 CurrentUser = Annotated[TokenOwner, Depends(get_current_user)]

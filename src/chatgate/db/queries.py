@@ -194,6 +194,12 @@ class Database:
             return dict.fromkeys(FIELD_NAMES)
         return dict(zip(FIELD_NAMES, row, strict=True))
 
+    async def all_sealed_profiles(self) -> list[tuple[int, dict[str, str | None]]]:
+        columns = [profiles.c[name] for name in FIELD_NAMES]
+        async with self._begin() as conn:
+            rows = (await conn.execute(select(profiles.c.user_id, *columns))).all()
+        return [(row[0], dict(zip(FIELD_NAMES, row[1:], strict=True))) for row in rows]
+
     async def update_profile(self, *, user_id: int, sealed: Mapping[str, str | None]) -> None:
         """Set (sealed value) or clear (None) the given fields."""
         values = {**sealed, "updated_at": utcnow()}
