@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ class Server:
     log: Path
     data_dir: Path
     database_url: str
+    process: subprocess.Popen[bytes]
     secrets_used: set[str] = field(default_factory=set)
 
     def cli(
@@ -202,16 +204,27 @@ def database_url(
         yield from postgres_database()
 
 
-def run_server(
+@contextmanager
+def serving(
     tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
 ) -> Iterator[Server]:
+    """A `chatgate serve` process, stopped (SIGTERM) when the block ends."""
     port = free_port()
     env = base_env(tmp, upstream, database_url, extra)
     log = tmp / "serve.log"
     base_url = f"http://127.0.0.1:{port}"
     process = start(["serve", "--port", str(port)], env, log, base_url + "/healthz")
-    yield Server(base_url, env, log, tmp / "data", database_url)
-    stop(process)
+    try:
+        yield Server(base_url, env, log, tmp / "data", database_url, process)
+    finally:
+        stop(process)
+
+
+def run_server(
+    tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
+) -> Iterator[Server]:
+    with serving(tmp, upstream, database_url, extra) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
