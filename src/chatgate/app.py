@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from chatgate import __version__
 from chatgate.access_log import AccessLog
-from chatgate.api import health, profile
+from chatgate.api import health, profile, tokens
 from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
 from chatgate.db.migrate import migrate
 from chatgate.errors import ChatgateError
@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     app.router.routes.append(Route("/api/chat/openai", ChatEndpoint(runtime), methods=["POST"]))
     app.include_router(profile.router)
+    app.include_router(tokens.router)
     app.include_router(health.router)
     if settings.cors_origins:
         app.add_middleware(

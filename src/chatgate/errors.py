@@ -8,6 +8,7 @@ ChatgateError
  +-- Conflict (409)
  +-- BodyTooLarge (413)
  +-- TooManyRequests (429)
+ +-- StoredKeyUnreadable (500)
  +-- ServiceUnavailable (503)
  +-- UpstreamError (the upstream's own status)
       +-- ApiKeyIncorrect (401)
@@ -79,6 +80,14 @@ class TooManyRequests(ChatgateError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class StoredKeyUnreadable(ChatgateError):
+    status = 500
+    message = (
+        "A key stored in your profile can no longer be decrypted (the server's secret changed). "
+        "Please enter it again in your profile settings."
+    )
 
 
 class ServiceUnavailable(ChatgateError):

@@ -3,15 +3,18 @@ environment laid over them (Chatbot UI's getServerProfile and checkApiKey)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from chatgate.crypto import Keyring
+from chatgate.crypto import Keyring, SealError
 from chatgate.db.queries import Database
-from chatgate.errors import ApiKeyNotFound, BadRequest
+from chatgate.errors import ApiKeyNotFound, BadRequest, StoredKeyUnreadable
 from chatgate.profile_fields import FIELDS_BY_NAME, MAX_FIELD_LENGTH, PROFILE_FIELDS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,15 @@ async def load_profile(
     provider_env: Mapping[str, SecretStr],
 ) -> ServerProfile:
     sealed = await db.get_sealed_profile(user_id=user_id)
-    stored = {
-        name: keyring.open(value, context=seal_context(user_id, name))
-        for name, value in sealed.items()
-        if value
-    }
+    try:
+        stored = {
+            name: keyring.open(value, context=seal_context(user_id, name))
+            for name, value in sealed.items()
+            if value
+        }
+    except SealError as exc:
+        log.error("user %s: a stored key does not open with the configured secret", user_id)
+        raise StoredKeyUnreadable() from exc
     return ServerProfile(user_id=user_id, values=overlay_env(stored, provider_env))
 
 

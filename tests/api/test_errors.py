@@ -16,7 +16,7 @@ from tests.api.conftest import new_user
 CHAT = {"chatSettings": {"model": "gpt-4o"}, "messages": [{"role": "user", "content": "hi"}]}
 
 
-async def test_unexpected_failure_is_a_500_without_details(
+async def test_a_key_sealed_under_another_secret_asks_to_enter_it_again(
     app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     user_id, token = await new_user(app)
@@ -27,7 +27,7 @@ async def test_unexpected_failure_is_a_500_without_details(
         "/api/chat/openai", json=CHAT, headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 500
-    assert response.json() == {"message": "An unexpected error occurred"}
+    assert "Please enter it again in your profile settings" in response.json()["message"]
     request_id = response.headers["x-request-id"]
     assert any(getattr(record, "request_id", None) == request_id for record in caplog.records)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from chatgate.auth import hash_token, make_token
 from chatgate.crypto import Keyring, load_secret
@@ -132,7 +133,9 @@ class Server:
             try:
                 user = await db.create_user(username="u" + secrets.token_hex(6))
                 await db.create_token(user_id=user.id, token_hash=hash_token(token), label="test")
-                keyring = Keyring([load_secret(None, self.data_dir)])
+                configured = self.env.get("CHATGATE_SECRET_KEY")
+                secret = load_secret(SecretStr(configured) if configured else None, self.data_dir)
+                keyring = Keyring([secret])
                 await update_profile(
                     db=db,
                     keyring=keyring,
