@@ -11,6 +11,7 @@ import os
 import time
 from typing import Any
 
+from chatgate.metrics import Metrics
 from chatgate.streaming import Message, Receive, Send
 
 log = logging.getLogger("chatgate.access")
@@ -20,8 +21,9 @@ ASGIApp = Any
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,6 +46,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = scope.get("route")
+            self.metrics.requests.labels(
+                scope["method"], getattr(route, "path", "unmatched"), status
+            ).inc()
             log.info(
                 "%s %s %s",
                 scope["method"],

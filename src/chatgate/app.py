@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["X-Request-Id", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, metrics=runtime.metrics)
     _add_error_handlers(app)
     _document_chat_route(app)
     return app

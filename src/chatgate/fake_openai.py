@@ -11,6 +11,7 @@ fail_after=N     drop the connection after N text chunks
 error_after=N    send an in-band error event after N text chunks
 malformed_after=N  send a line that is not JSON after N text chunks
 stall_after=N    stop sending (keep the connection open) after N text chunks
+trickle=1        send each event a byte at a time
 
 GET /_fake/requests lists what it received; GET /_fake/stats counts streams
 (open, completed, and cut short by the client going away).
@@ -163,8 +164,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             dumps=lambda o: orjson.dumps(o).decode(),
         )
 
-    if first_delay:
-        await asyncio.sleep(first_delay)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -173,6 +172,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     completion_id, created = f"chatcmpl-fake{stats['started']}", int(time.time())
     stats["started"] += 1
     try:
+        if first_delay:
+            await asyncio.sleep(first_delay)
         await response.prepare(request)
         await response.write(
             chunk_event(completion_id, model, created, {"role": "assistant", "content": ""}, None)
@@ -201,10 +202,23 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 await asyncio.sleep(3600)
             if delay and index:
                 await asyncio.sleep(delay)
-            await response.write(
-                chunk_event(completion_id, model, created, {"content": piece}, None)
-            )
+            event = chunk_event(completion_id, model, created, {"content": piece}, None)
+            if fake.get("trickle"):
+                for position in range(len(event)):
+                    await response.write(event[position : position + 1])
+                    await asyncio.sleep(0.001)
+            else:
+                await response.write(event)
+        # A keep-alive comment and a usage chunk, as OpenAI sends with include_usage.
+        await response.write(b": keep-alive\n\n")
         await response.write(chunk_event(completion_id, model, created, {}, "stop"))
+        usage = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "choices": [],
+            "usage": {"prompt_tokens": 5, "completion_tokens": count, "total_tokens": count + 5},
+        }
+        await response.write(b"data: " + orjson.dumps(usage) + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         stats["completed"] += 1
@@ -250,4 +264,6 @@ def run_fake(*, host: str, port: int, chunks: int, delay_ms: int) -> None:
         port=port,
         print=None,
         access_log=None,
+        # A client that goes away cancels its handler, even while it sleeps before the answer.
+        handler_cancellation=True,
     )

@@ -12,6 +12,7 @@ from chatgate.crypto import Keyring, load_secret
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
 from chatgate.limits import Limiter, make_limiter
+from chatgate.metrics import Metrics
 from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
 
@@ -31,6 +32,7 @@ class Runtime:
             idle_timeout=settings.upstream_idle_timeout,
             max_retries=settings.upstream_max_retries,
         )
+        self.metrics = Metrics()
         self._db: Database | None = None
         self._http: aiohttp.ClientSession | None = None
         self._keyring: Keyring | None = None

@@ -70,12 +70,16 @@ class ChatEndpoint:
                 policy=runtime.policy,
             )
             async with runtime.limiter.stream_slot(owner.user_id, request_id):
-                await relay_until_disconnect(receive, send, pieces)
+                with runtime.metrics.active_answers.track_inprogress():
+                    await relay_until_disconnect(receive, send, pieces)
+            runtime.metrics.answers_complete.inc()
         except ClientDisconnected:
             state["outcome"] = "client_gone"
+            runtime.metrics.answers_client_gone.inc()
             log.info("client went away; upstream request closed", extra={"request_id": request_id})
         except StreamAborted as exc:
             state["outcome"] = "cut_off"
+            runtime.metrics.answers_cut_off.inc()
             log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
         except ChatgateError as exc:
             if exc.status >= 500:

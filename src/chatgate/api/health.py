@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from chatgate.api.deps import RuntimeDep
@@ -17,6 +19,11 @@ class Health(BaseModel):
 @router.get("/healthz")
 async def healthz() -> Health:
     return Health(status="ok")
+
+
+@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> PlainTextResponse:
+    return PlainTextResponse(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz", responses={503: {"description": "The database is unreachable"}})
