@@ -110,8 +110,9 @@ def validate_update(field: str, value: str | None) -> str | None:
     value = value.strip()
     if len(value) > MAX_FIELD_LENGTH:
         raise BadRequest(f"{field} is longer than {MAX_FIELD_LENGTH} characters")
-    if any(ch in value for ch in "\r\n\x00"):
-        raise BadRequest(f"{field} must be a single line")
+    if not value.isprintable():
+        # Keys end up in HTTP headers: no control characters, no line breaks.
+        raise BadRequest(f"{field} must be printable text on one line")
     return value or None
 
 

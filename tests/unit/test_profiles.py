@@ -48,8 +48,9 @@ def test_updates_are_validated() -> None:
     assert validate_update("openai_api_key", "") is None
     with pytest.raises(BadRequest, match="longer than 1000"):
         validate_update("openai_api_key", "k" * 1001)
-    with pytest.raises(BadRequest, match="single line"):
-        validate_update("openai_api_key", "sk-a\r\nX-Injected: 1")
+    for smuggled in ("sk-a\r\nX-Injected: 1", "sk-\x0bvt", "sk-\x7f", "sk\x00"):
+        with pytest.raises(BadRequest, match="printable text on one line"):
+            validate_update("openai_api_key", smuggled)
     with pytest.raises(BadRequest, match="Unknown profile field"):
         validate_update("password", "x")
 
