@@ -211,16 +211,21 @@ def database_url(
 def serving(
     tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
 ) -> Iterator[Server]:
-    """A `chatgate serve` process, stopped (SIGTERM) when the block ends."""
+    """A `chatgate serve` process, stopped (SIGTERM) when the block ends; its whole
+    log is then checked for every token and key the tests gave it."""
     port = free_port()
     env = base_env(tmp, upstream, database_url, extra)
     log = tmp / "serve.log"
     base_url = f"http://127.0.0.1:{port}"
     process = start(["serve", "--port", str(port)], env, log, base_url + "/healthz")
+    server = Server(base_url, env, log, tmp / "data", database_url, process)
     try:
-        yield Server(base_url, env, log, tmp / "data", database_url, process)
+        yield server
     finally:
         stop(process)
+    written = log.read_text()
+    leaked = sorted(secret for secret in server.secrets_used if secret in written)
+    assert not leaked, f"secrets in the server log: {leaked}"
 
 
 def run_server(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -269,3 +270,46 @@ def test_revoked_token_stops_working(server: Server) -> None:
     )
     server.cli("token", "revoke", token_id)
     assert post_chat(server, token, chat_body()).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "application/json"),  # nested past any parser's depth
+        (
+            b'{"chatSettings": {"model": "gpt-4o"}, "messages": [{"content": "\xff\xfe"}]}',
+            "application/json",
+        ),
+        (b"\x00\x01\x02 binary", "application/octet-stream"),
+    ],
+)
+def test_hostile_bodies_are_refused_cleanly(
+    server: Server, content: bytes, content_type: str
+) -> None:
+    token = server.create_user(openai_key="sk-hostile-0017")
+    response = httpx.post(
+        server.base_url + CHAT_PATH,
+        content=content,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"message": "Request body is not valid JSON"}
+
+
+def test_any_content_type_is_accepted_as_chatbot_ui_sends_none(server: Server) -> None:
+    token = server.create_user(openai_key="sk-content-type-0018")
+    response = httpx.post(
+        server.base_url + CHAT_PATH,
+        content=json.dumps(chat_body()).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain;charset=UTF-8"},
+    )
+    assert response.status_code == 200
+    assert response.text == FULL_ANSWER
+
+
+def test_thousands_of_messages_pass_through_untouched(server: Server, upstream: Upstream) -> None:
+    token = server.create_user(openai_key="sk-many-messages-0019")
+    messages = [{"role": "user" if i % 2 else "assistant", "content": f"m{i}"} for i in range(5000)]
+    body = {"chatSettings": {"model": "gpt-4-turbo", "temperature": 1}, "messages": messages}
+    assert post_chat(server, token, body).status_code == 200
+    assert upstream.last_request()["body"]["messages"] == messages
