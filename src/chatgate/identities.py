@@ -1,0 +1,106 @@
+"""Who a token belongs to and what their profile holds, cached for a moment.
+
+Every chat request needs both; without this cache each one costs two queries,
+more CPU than relaying the whole answer. Entries live
+``CHATGATE_IDENTITY_CACHE_SECONDS`` at most, and a profile change or a token
+revocation drops the user's entries at once: on this instance directly, and on
+every other instance through Redis when ``CHATGATE_REDIS_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from chatgate.auth import hash_token
+from chatgate.db.queries import TokenOwner
+from chatgate.profiles import ServerProfile
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "chatgate:identity-changed"
+MAX_ENTRIES = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    owner: TokenOwner
+    profile: ServerProfile
+
+
+Loader = Callable[[str], Awaitable[Identity]]
+
+
+class IdentityCache:
+    def __init__(self, *, ttl: float, redis_url: str | None) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Identity]] = {}
+        self._redis = Redis.from_url(redis_url) if redis_url else None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def resolve(self, token: str, load: Loader) -> Identity:
+        """The token's identity, from the cache or from ``load`` (which raises when
+        the token is unknown: failures are never cached)."""
+        key = hash_token(token)
+        now = time.monotonic()
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        identity = await load(token)
+        if self.ttl > 0:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()  # crude, but bounded; entries are cheap to reload
+            self._entries[key] = (now + self.ttl, identity)
+        return identity
+
+    def forget_user(self, user_id: int) -> None:
+        stale = [k for k, (_, ident) in self._entries.items() if ident.owner.user_id == user_id]
+        for key in stale:
+            del self._entries[key]
+
+    async def user_changed(self, user_id: int) -> None:
+        """Forget the user here and tell the other instances to do the same."""
+        self.forget_user(user_id)
+        await publish_change(self._redis, user_id)
+
+    async def start(self) -> None:
+        if self._redis is not None:
+            self._listener = asyncio.create_task(self._listen(self._redis))
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def _listen(self, redis: Redis) -> None:
+        while True:
+            try:
+                async with redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.forget_user(int(message["data"]))
+            except (RedisError, OSError, ValueError) as exc:
+                # Until the subscription is back, entries still expire by themselves.
+                log.warning("identity change feed interrupted: %s", type(exc).__name__)
+                self._entries.clear()
+                await asyncio.sleep(1)
+
+
+async def publish_change(redis: Redis | None, user_id: int) -> None:
+    if redis is None:
+        return
+    try:
+        await redis.publish(CHANNEL, str(user_id))
+    except RedisError as exc:
+        log.warning("could not announce a change of user %s: %s", user_id, type(exc).__name__)
