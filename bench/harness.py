@@ -1,0 +1,137 @@
+"""A whole benchmark run: the fake upstream and chatgate started on loopback
+ports with a throwaway data directory, every workload measured against the
+no-proxy floor and through chatgate, and every process stopped at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.bodies import chatbot_ui_body, openai_body
+from bench.fdlimit import raise_fd_limit
+from bench.machine import describe_machine, source_commit
+from bench.measure import Target, measure
+from bench.results import BenchRun, Measurement, WorkloadResult
+from bench.services import HOST, Service, chatgate_env, create_user, free_port, running
+from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
+from chatgate import __version__
+
+RUN_TIME_LIMIT_S = 540.0
+API_KEY = "sk-x"
+USERNAME = "bench"
+WARM_UP = Workload(
+    name="warm-up", summary="warm-up", chunks=10, delay_ms=0, requests=100, concurrency=10
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    quick: bool
+    workers: int
+    scale_to: int  # workers for W1 once more through chatgate; 0 skips it
+
+
+@asynccontextmanager
+async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> AsyncIterator[Service]:
+    port = free_port()
+    args = ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    async with running(
+        name=f"chatgate-{workers}w", args=args, port=port, env=env, log_dir=log_dir
+    ) as service:
+        yield service
+
+
+async def measure_pair(workload: Workload, floor: Target, chatgate: Target) -> WorkloadResult:
+    return WorkloadResult(
+        workload=workload,
+        floor=await measure(workload, floor),
+        chatgate=await measure(workload, chatgate),
+    )
+
+
+def summary(result: WorkloadResult) -> str:
+    floor, chatgate = result.floor, result.chatgate
+    return (
+        f"  floor {floor.requests_per_s:,.0f} req/s, {floor.error_count} errors;"
+        f" chatgate {chatgate.requests_per_s:,.0f} req/s,"
+        f" {chatgate.cpu_per_1k_requests:.2f} CPU-s/1k, {chatgate.error_count} errors"
+    )
+
+
+async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
+    workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
+    # Inherited by the servers, which hold a client and an upstream socket per stream.
+    raise_fd_limit(4 * max(w.concurrency for w in workloads) + 1024)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    machine = describe_machine()
+    async with asyncio.timeout(RUN_TIME_LIMIT_S), AsyncExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatgate-bench-")))
+        fake_port = free_port()
+        env = chatgate_env(data_dir=data_dir, upstream_port=fake_port)
+        fake = await stack.enter_async_context(
+            running(
+                name="fake-openai",
+                args=["fake-openai", "--host", HOST, "--port", str(fake_port)],
+                port=fake_port,
+                env=env,
+                log_dir=data_dir,
+            )
+        )
+        token = await create_user(username=USERNAME, api_key=API_KEY, env=env)
+        server = await stack.enter_async_context(
+            serving(workers=options.workers, env=env, log_dir=data_dir)
+        )
+        floor = Target(
+            system="floor",
+            port=fake.port,
+            path="/v1/chat/completions",
+            token=API_KEY,
+            mode="sse",
+            body=openai_body,
+            server_pid=fake.pid,
+            upstream_pid=None,
+        )
+        chatgate = Target(
+            system="chatgate",
+            port=server.port,
+            path="/api/chat/openai",
+            token=token,
+            mode="text",
+            body=chatbot_ui_body,
+            server_pid=server.pid,
+            upstream_pid=fake.pid,
+        )
+        progress(f"warming up (chatgate with {options.workers} worker(s))")
+        await measure_pair(WARM_UP, floor, chatgate)
+        results = []
+        for workload in workloads:
+            progress(workload.describe())
+            results.append(await measure_pair(workload, floor, chatgate))
+            progress(summary(results[-1]))
+        scaling: Measurement | None = None
+        if options.scale_to:
+            progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
+            async with serving(workers=options.scale_to, env=env, log_dir=data_dir) as scaled:
+                scaled_target = replace(chatgate, port=scaled.port, server_pid=scaled.pid)
+                await measure(WARM_UP, scaled_target)
+                scaling = await measure(workloads[0], scaled_target)
+    return BenchRun(
+        started=started.isoformat(timespec="seconds"),
+        duration_s=time.perf_counter() - clock,
+        quick=options.quick,
+        workers=options.workers,
+        chatgate_version=__version__,
+        commit=source_commit(),
+        machine=machine,
+        workloads=results,
+        scaling=scaling,
+        scaling_workers=options.scale_to,
+    )
