@@ -25,8 +25,20 @@ def parse_options(argv: list[str]) -> Options:
         metavar="N",
         help="run W1 once more through chatgate with N workers; 0 skips it [2]",
     )
+    parser.add_argument(
+        "--load-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="load generator processes, for when one cannot keep the server busy [1]",
+    )
     args = parser.parse_args(argv)
-    return Options(quick=args.quick, workers=args.workers, scale_to=args.scale_to)
+    return Options(
+        quick=args.quick,
+        workers=args.workers,
+        scale_to=args.scale_to,
+        load_processes=args.load_processes,
+    )
 
 
 def progress(line: str) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from bench.bodies import chatbot_ui_body, openai_body
 from bench.fdlimit import raise_fd_limit
 from bench.machine import describe_machine, source_commit
-from bench.measure import Target, measure
+from bench.measure import MB, Target, measure
+from bench.procfs import process_tree, rss_bytes
 from bench.results import BenchRun, Measurement, WorkloadResult
 from bench.services import HOST, Service, chatgate_env, create_user, free_port, running
 from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
@@ -37,6 +38,7 @@ class Options:
     quick: bool
     workers: int
     scale_to: int  # workers for W1 once more through chatgate; 0 skips it
+    load_processes: int
 
 
 @asynccontextmanager
@@ -49,11 +51,13 @@ async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> Asy
         yield service
 
 
-async def measure_pair(workload: Workload, floor: Target, chatgate: Target) -> WorkloadResult:
+async def measure_pair(
+    workload: Workload, floor: Target, chatgate: Target, load_processes: int
+) -> WorkloadResult:
     return WorkloadResult(
         workload=workload,
-        floor=await measure(workload, floor),
-        chatgate=await measure(workload, chatgate),
+        floor=await measure(workload, floor, load_processes),
+        chatgate=await measure(workload, chatgate, load_processes),
     )
 
 
@@ -66,13 +70,22 @@ def summary(result: WorkloadResult) -> str:
     )
 
 
-async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
-    workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
+@dataclass(frozen=True, slots=True)
+class Systems:
+    """The two systems under test, running: the floor and chatgate in front of it."""
+
+    floor: Target
+    chatgate: Target
+    env: Mapping[str, str]
+    data_dir: Path
+
+
+@asynccontextmanager
+async def systems(*, workers: int, max_concurrency: int) -> AsyncIterator[Systems]:
+    """The fake upstream and chatgate with a user and key, stopped on the way out."""
     # Inherited by the servers, which hold a client and an upstream socket per stream.
-    raise_fd_limit(4 * max(w.concurrency for w in workloads) + 1024)
-    started, clock = datetime.now(UTC), time.perf_counter()
-    machine = describe_machine()
-    async with asyncio.timeout(RUN_TIME_LIMIT_S), AsyncExitStack() as stack:
+    raise_fd_limit(4 * max_concurrency + 1024)
+    async with AsyncExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatgate-bench-")))
         fake_port = free_port()
         env = chatgate_env(data_dir=data_dir, upstream_port=fake_port)
@@ -87,50 +100,74 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
         )
         token = await create_user(username=USERNAME, api_key=API_KEY, env=env)
         server = await stack.enter_async_context(
-            serving(workers=options.workers, env=env, log_dir=data_dir)
+            serving(workers=workers, env=env, log_dir=data_dir)
         )
-        floor = Target(
-            system="floor",
-            port=fake.port,
-            path="/v1/chat/completions",
-            token=API_KEY,
-            mode="sse",
-            body=openai_body,
-            server_pid=fake.pid,
-            upstream_pid=None,
+        yield Systems(
+            floor=Target(
+                system="floor",
+                port=fake.port,
+                path="/v1/chat/completions",
+                token=API_KEY,
+                mode="sse",
+                body=openai_body,
+                server_pid=fake.pid,
+                upstream_pid=None,
+            ),
+            chatgate=Target(
+                system="chatgate",
+                port=server.port,
+                path="/api/chat/openai",
+                token=token,
+                mode="text",
+                body=chatbot_ui_body,
+                server_pid=server.pid,
+                upstream_pid=fake.pid,
+            ),
+            env=env,
+            data_dir=data_dir,
         )
-        chatgate = Target(
-            system="chatgate",
-            port=server.port,
-            path="/api/chat/openai",
-            token=token,
-            mode="text",
-            body=chatbot_ui_body,
-            server_pid=server.pid,
-            upstream_pid=fake.pid,
-        )
+
+
+async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
+    workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
+    started, clock = datetime.now(UTC), time.perf_counter()
+    machine = describe_machine()
+    async with (
+        asyncio.timeout(RUN_TIME_LIMIT_S),
+        systems(
+            workers=options.workers, max_concurrency=max(w.concurrency for w in workloads)
+        ) as running_systems,
+    ):
+        floor, chatgate = running_systems.floor, running_systems.chatgate
+        idle_rss_mb = rss_bytes(process_tree(chatgate.server_pid)) / MB
         progress(f"warming up (chatgate with {options.workers} worker(s))")
-        await measure_pair(WARM_UP, floor, chatgate)
+        await measure_pair(WARM_UP, floor, chatgate, options.load_processes)
         results = []
         for workload in workloads:
             progress(workload.describe())
-            results.append(await measure_pair(workload, floor, chatgate))
+            results.append(await measure_pair(workload, floor, chatgate, options.load_processes))
             progress(summary(results[-1]))
         scaling: Measurement | None = None
         if options.scale_to:
             progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
-            async with serving(workers=options.scale_to, env=env, log_dir=data_dir) as scaled:
+            async with serving(
+                workers=options.scale_to,
+                env=running_systems.env,
+                log_dir=running_systems.data_dir,
+            ) as scaled:
                 scaled_target = replace(chatgate, port=scaled.port, server_pid=scaled.pid)
-                await measure(WARM_UP, scaled_target)
-                scaling = await measure(workloads[0], scaled_target)
+                await measure(WARM_UP, scaled_target, options.load_processes)
+                scaling = await measure(workloads[0], scaled_target, options.load_processes)
     return BenchRun(
         started=started.isoformat(timespec="seconds"),
         duration_s=time.perf_counter() - clock,
         quick=options.quick,
         workers=options.workers,
+        load_processes=options.load_processes,
         chatgate_version=__version__,
         commit=source_commit(),
         machine=machine,
+        chatgate_idle_rss_mb=idle_rss_mb,
         workloads=results,
         scaling=scaling,
         scaling_workers=options.scale_to,

@@ -76,8 +76,8 @@ def load_plan(workload: Workload, target: Target) -> LoadPlan:
     )
 
 
-async def measure(workload: Workload, target: Target) -> Measurement:
-    plans = split_plan(load_plan(workload, target), workload.load_processes)
+async def measure(workload: Workload, target: Target, load_processes: int = 1) -> Measurement:
+    plans = split_plan(load_plan(workload, target), load_processes)
     server = process_tree(target.server_pid)
     upstream = [] if target.upstream_pid is None else process_tree(target.upstream_pid)
     async with LoadProcesses(plans) as load:

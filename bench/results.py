@@ -104,9 +104,11 @@ class BenchRun(BaseModel):
     duration_s: float
     quick: bool
     workers: int
+    load_processes: int
     chatgate_version: str
     commit: str
     machine: Machine
+    chatgate_idle_rss_mb: float  # before the first request
     workloads: list[WorkloadResult]
     scaling: Measurement | None  # W1 through chatgate with more workers, when measured
     scaling_workers: int

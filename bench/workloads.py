@@ -14,7 +14,6 @@ class Workload(BaseModel):
     delay_ms: int  # pause between chunks
     requests: int
     concurrency: int
-    load_processes: int = 1
 
     @property
     def directive(self) -> str:
