@@ -60,3 +60,16 @@ def rss_bytes(pids: Iterable[int]) -> int:
 
 def tree_cpu_seconds(root: int) -> float:
     return cpu_seconds(process_tree(root))
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time of each live thread of a process, by thread id."""
+    times: dict[int, float] = {}
+    for entry in os.scandir(f"/proc/{pid}/task"):
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        times[int(entry.name)] = (int(fields[_UTIME]) + int(fields[_STIME])) / CLOCK_TICKS
+    return times
