@@ -11,12 +11,25 @@ import sys
 from bench.harness import Options, run_benchmark
 from bench.reference import goal_rows
 from bench.results import BenchRun
-from bench.tables import RESULT_HEADERS, SCALING_HEADERS, render_text, result_rows, scaling_rows
+from bench.tables import (
+    LEGEND,
+    RESULT_HEADERS,
+    SCALING_HEADERS,
+    render_text,
+    result_rows,
+    scaling_rows,
+)
 
 
 def parse_options(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="much smaller counts: a smoke run")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="measure each workload N times and show the median [3, or 1 with --quick]",
+    )
     parser.add_argument("--workers", type=int, default=1, help="chatgate workers [1]")
     parser.add_argument(
         "--scale-to",
@@ -35,6 +48,7 @@ def parse_options(argv: list[str]) -> Options:
     args = parser.parse_args(argv)
     return Options(
         quick=args.quick,
+        repeats=args.repeat or (1 if args.quick else 3),
         workers=args.workers,
         scale_to=args.scale_to,
         load_processes=args.load_processes,
@@ -60,10 +74,7 @@ def print_run(run: BenchRun) -> None:
     print()
     print(render_text(RESULT_HEADERS, result_rows(run)))
     print()
-    print(
-        "floor: the load generator straight to the fake upstream; its CPU is the upstream's."
-        "\nchatgate: through chatgate; CPU is chatgate's own, the upstream's shown apart."
-    )
+    print(LEGEND)
     if scaling := scaling_rows(run):
         print()
         print("W1 through chatgate, by number of workers")

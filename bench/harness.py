@@ -18,7 +18,7 @@ from bench.fdlimit import raise_fd_limit
 from bench.machine import describe_machine, source_commit
 from bench.measure import MB, Target, measure
 from bench.procfs import process_tree, rss_bytes
-from bench.results import BenchRun, Measurement, WorkloadResult
+from bench.results import BenchRun, Measurement, WorkloadResult, median_run
 from bench.services import HOST, Service, chatgate_env, create_user, free_port, running
 from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
 from chatgate import __version__
@@ -36,6 +36,7 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True, slots=True)
 class Options:
     quick: bool
+    repeats: int
     workers: int
     scale_to: int  # workers for W1 once more through chatgate; 0 skips it
     load_processes: int
@@ -52,13 +53,14 @@ async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> Asy
 
 
 async def measure_pair(
-    workload: Workload, floor: Target, chatgate: Target, load_processes: int
+    workload: Workload, floor: Target, chatgate: Target, options: Options
 ) -> WorkloadResult:
-    return WorkloadResult(
-        workload=workload,
-        floor=await measure(workload, floor, load_processes),
-        chatgate=await measure(workload, chatgate, load_processes),
-    )
+    """The floor and chatgate measured in turn, ``options.repeats`` times."""
+    floors, ours = [], []
+    for _ in range(options.repeats):
+        floors.append(await measure(workload, floor, options.load_processes))
+        ours.append(await measure(workload, chatgate, options.load_processes))
+    return WorkloadResult(workload=workload, floor=median_run(floors), chatgate=median_run(ours))
 
 
 def summary(result: WorkloadResult) -> str:
@@ -141,11 +143,12 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
         floor, chatgate = running_systems.floor, running_systems.chatgate
         idle_rss_mb = rss_bytes(process_tree(chatgate.server_pid)) / MB
         progress(f"warming up (chatgate with {options.workers} worker(s))")
-        await measure_pair(WARM_UP, floor, chatgate, options.load_processes)
+        warm_up = replace(options, repeats=1)
+        await measure_pair(WARM_UP, floor, chatgate, warm_up)
         results = []
         for workload in workloads:
             progress(workload.describe())
-            results.append(await measure_pair(workload, floor, chatgate, options.load_processes))
+            results.append(await measure_pair(workload, floor, chatgate, options))
             progress(summary(results[-1]))
         scaling: Measurement | None = None
         if options.scale_to:
@@ -157,11 +160,17 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
             ) as scaled:
                 scaled_target = replace(chatgate, port=scaled.port, server_pid=scaled.pid)
                 await measure(WARM_UP, scaled_target, options.load_processes)
-                scaling = await measure(workloads[0], scaled_target, options.load_processes)
+                scaling = median_run(
+                    [
+                        await measure(workloads[0], scaled_target, options.load_processes)
+                        for _ in range(options.repeats)
+                    ]
+                )
     return BenchRun(
         started=started.isoformat(timespec="seconds"),
         duration_s=time.perf_counter() - clock,
         quick=options.quick,
+        repeats=options.repeats,
         workers=options.workers,
         load_processes=options.load_processes,
         chatgate_version=__version__,

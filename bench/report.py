@@ -17,6 +17,7 @@ from bench.profile import Profile, Share
 from bench.reference import goal_rows
 from bench.results import RESULTS_DIR, BenchRun, latest_run_path, load_run
 from bench.tables import (
+    LEGEND,
     RESULT_HEADERS,
     SCALING_HEADERS,
     render_markdown,
@@ -49,6 +50,7 @@ def results_section(run: BenchRun) -> str:
     parts = [
         "\n".join(f"- {w.workload.describe()}" for w in run.workloads),
         render_markdown(RESULT_HEADERS, result_rows(run)),
+        LEGEND.replace("\n", " "),
     ]
     if scaling := scaling_rows(run):
         parts += [

@@ -53,6 +53,7 @@ class Measurement(BaseModel):
     ttfb: Latency | None
     total: Latency | None
     peak_rss_mb: float
+    cpu_per_1k_runs: list[float] = []  # every repetition's, when this is their median
 
     @property
     def error_count(self) -> int:
@@ -79,6 +80,19 @@ class Measurement(BaseModel):
         return self.load_cpu_s / (self.wall_s * self.load_processes) if self.wall_s > 0 else 0.0
 
 
+def median_run(runs: Sequence[Measurement]) -> Measurement:
+    """The repetition with the median server CPU per request, carrying every
+    repetition's CPU per 1,000 requests and the errors of them all."""
+    ordered = sorted(runs, key=lambda m: m.cpu_per_1k_requests)
+    errors: dict[str, int] = {}
+    for run in runs:
+        for reason, count in run.errors.items():
+            errors[reason] = errors.get(reason, 0) + count
+    return ordered[(len(ordered) - 1) // 2].model_copy(
+        update={"cpu_per_1k_runs": [m.cpu_per_1k_requests for m in runs], "errors": errors}
+    )
+
+
 class WorkloadResult(BaseModel):
     workload: Workload
     floor: Measurement
@@ -103,6 +117,7 @@ class BenchRun(BaseModel):
     started: str
     duration_s: float
     quick: bool
+    repeats: int  # measurements of each workload and system; the median is shown
     workers: int
     load_processes: int
     chatgate_version: str

@@ -13,7 +13,7 @@ RESULT_HEADERS = [
     "workload",
     "system",
     "req/s",
-    "CPU-s / 1k req",
+    "CPU-s / 1k req (range)",
     "CPU-s / 100k chunks",
     "upstream CPU-s / 1k req",
     "TTFB p50 / p99 ms",
@@ -22,6 +22,13 @@ RESULT_HEADERS = [
     "errors",
     "load gen CPU",
 ]
+
+LEGEND = (
+    "floor: the load generator straight to the fake upstream; its CPU is the upstream's.\n"
+    "chatgate: through chatgate; CPU is chatgate's own, the upstream's shown apart.\n"
+    "Each figure is from the repetition with the median CPU; the range spans them all,\n"
+    "and errors are counted over all repetitions."
+)
 
 
 def _latency(latency: Latency | None) -> str:
@@ -34,13 +41,21 @@ def _ratio(ours: float, floor: float) -> str:
     return f"{ours / floor:.2f}x" if floor > 0 else "-"
 
 
+def _cpu(m: Measurement) -> str:
+    """CPU per 1,000 requests, with the range over repetitions when there were several."""
+    figure = f"{m.cpu_per_1k_requests:.3f}"
+    if len(m.cpu_per_1k_runs) > 1:
+        figure += f" ({min(m.cpu_per_1k_runs):.2f}-{max(m.cpu_per_1k_runs):.2f})"
+    return figure
+
+
 def _measurement_row(name: str, m: Measurement) -> list[str]:
     upstream = "-" if m.upstream_cpu_s is None else f"{m.per_1k_requests(m.upstream_cpu_s):.3f}"
     return [
         name,
         m.system,
         f"{m.requests_per_s:,.0f}",
-        f"{m.cpu_per_1k_requests:.3f}",
+        _cpu(m),
         f"{m.cpu_per_100k_chunks:.2f}",
         upstream,
         _latency(m.ttfb),
@@ -87,7 +102,7 @@ def result_rows(run: BenchRun) -> Rows:
 SCALING_HEADERS = [
     "workers",
     "req/s",
-    "CPU-s / 1k req",
+    "CPU-s / 1k req (range)",
     "TTFB p50 / p99 ms",
     "peak RSS MB",
     "errors",
@@ -104,7 +119,7 @@ def scaling_rows(run: BenchRun) -> Rows:
             [
                 str(workers),
                 f"{m.requests_per_s:,.0f}",
-                f"{m.cpu_per_1k_requests:.3f}",
+                _cpu(m),
                 _latency(m.ttfb),
                 f"{m.peak_rss_mb:.0f}",
                 str(m.error_count),

@@ -3,7 +3,7 @@ import os
 from bench.load_runner import merge_results, split_plan
 from bench.loadgen import LoadPlan, LoadResult
 from bench.procfs import cpu_seconds, process_tree, rss_bytes
-from bench.results import Latency, percentile
+from bench.results import Latency, Measurement, median_run, percentile
 
 PLAN = LoadPlan(
     host="127.0.0.1",
@@ -58,3 +58,28 @@ def test_process_tree_figures_for_this_process() -> None:
     assert cpu_seconds([me]) > 0
     assert rss_bytes([me]) > 1_000_000
     assert cpu_seconds([2**22 + 1]) == 0  # beyond pid_max: no such process
+
+
+def measurement(cpu_s: float, errors: dict[str, int]) -> Measurement:
+    return Measurement(
+        system="chatgate",
+        answered=1000,
+        errors=errors,
+        wall_s=1,
+        chunks_per_request=10,
+        server_cpu_s=cpu_s,
+        upstream_cpu_s=None,
+        load_cpu_s=0.1,
+        load_processes=1,
+        ttfb=None,
+        total=None,
+        peak_rss_mb=50,
+    )
+
+
+def test_median_run_keeps_every_repetition_cpu_and_all_errors() -> None:
+    runs = [measurement(3.0, {}), measurement(1.0, {"timeout": 1}), measurement(2.0, {})]
+    median = median_run(runs)
+    assert median.server_cpu_s == 2.0
+    assert median.cpu_per_1k_runs == [3.0, 1.0, 2.0]
+    assert median.errors == {"timeout": 1}
