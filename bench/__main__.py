@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from bench.harness import Options, run_benchmark
@@ -59,14 +58,6 @@ def progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-async def main_async(options: Options) -> BenchRun:
-    task = asyncio.current_task()
-    assert task is not None
-    # Stopped from outside, the run still stops every process it started.
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await run_benchmark(options, progress)
-
-
 def print_run(run: BenchRun) -> None:
     print()
     for result in run.workloads:
@@ -86,7 +77,10 @@ def print_run(run: BenchRun) -> None:
 
 def main() -> None:
     options = parse_options(sys.argv[1:])
-    run = asyncio.run(main_async(options))
+    try:
+        run = asyncio.run(run_benchmark(options, progress))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sys.exit("stopped; so is every process the run started")
     print_run(run)
     path = run.save()
     print(f"\nresults saved to {path}; `python -m bench.report {path}` updates the docs")

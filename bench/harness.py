@@ -5,6 +5,7 @@ no-proxy floor and through chatgate, and every process stopped at the end."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -31,6 +32,14 @@ WARM_UP = Workload(
 )
 
 Progress = Callable[[str], None]
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM cancel the running task, so that a run stopped from outside
+    still stops every process it started on the way out."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,7 @@ async def systems(*, workers: int, max_concurrency: int) -> AsyncIterator[System
 
 
 async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
+    stop_on_sigterm()
     workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
     started, clock = datetime.now(UTC), time.perf_counter()
     machine = describe_machine()

@@ -58,10 +58,6 @@ def rss_bytes(pids: Iterable[int]) -> int:
     return pages * PAGE_SIZE
 
 
-def tree_cpu_seconds(root: int) -> float:
-    return cpu_seconds(process_tree(root))
-
-
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
     """CPU time of each live thread of a process, by thread id."""
     times: dict[int, float] = {}

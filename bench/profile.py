@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.harness import WARM_UP, systems
+from bench.harness import WARM_UP, stop_on_sigterm, systems
 from bench.measure import measure
 from bench.procfs import cpu_seconds, thread_cpu_seconds
 from bench.results import RESULTS_DIR
@@ -158,6 +158,7 @@ async def record(raw: Path, started: str) -> Profile:
     spy_binary = shutil.which("py-spy")
     if spy_binary is None:
         raise SystemExit("py-spy not found: run `uv run --with py-spy python -m bench.profile`")
+    stop_on_sigterm()
     w1 = WORKLOADS[0]
     async with (
         asyncio.timeout(RUN_TIME_LIMIT_S),
@@ -222,7 +223,10 @@ def main() -> None:
     stamp = started.replace(":", "").replace("-", "")[:15]
     RESULTS_DIR.mkdir(exist_ok=True)
     raw = RESULTS_DIR / f"profile-{stamp}.txt"
-    profile = asyncio.run(record(raw, started))
+    try:
+        profile = asyncio.run(record(raw, started))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sys.exit("stopped; so is every process the run started")
     print_profile(profile)
     summary = RESULTS_DIR / f"profile-{stamp}.json"
     summary.write_text(profile.model_dump_json(indent=2) + "\n")

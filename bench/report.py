@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.chart import draw_chart
 from bench.profile import Profile, Share
 from bench.reference import goal_rows
-from bench.results import RESULTS_DIR, BenchRun, latest_run_path, load_run
+from bench.results import RESULTS_DIR, BenchRun, latest_full_run_path, load_run
 from bench.tables import (
     LEGEND,
     RESULT_HEADERS,
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("results", nargs="?", type=Path, help="a bench/results/*.json file")
     parser.add_argument("--profile", type=Path, help="a bench/results/profile-*.json file")
     args = parser.parse_args()
-    results_path: Path | None = args.results or latest_run_path()
+    results_path: Path | None = args.results or latest_full_run_path()
     if results_path is None:
         raise SystemExit("no full run in bench/results/: run `make bench` first")
     run = load_run(results_path)

@@ -144,8 +144,6 @@ def load_run(path: Path) -> BenchRun:
     return BenchRun.model_validate_json(path.read_text())
 
 
-def latest_run_path(*, quick: bool = False) -> Path | None:
-    """The newest saved run (full runs unless ``quick``)."""
-    kind = "quick" if quick else "full"
-    found = sorted(RESULTS_DIR.glob(f"bench-*-{kind}.json"))
+def latest_full_run_path() -> Path | None:
+    found = sorted(RESULTS_DIR.glob("bench-*-full.json"))
     return found[-1] if found else None
