@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (the uv package runs as `python3 -m uv` wherever it lands).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: setup serve test check lint services bench
+.PHONY: setup serve test check lint services bench bench-report bench-profile
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -22,3 +22,15 @@ check: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+
+# The benchmark (docs/performance.md): BENCH_ARGS=--quick for a smoke run.
+bench: setup
+	$(UV) run python -m bench $(BENCH_ARGS)
+
+# Rewrite docs/performance.md's tables and chart from the newest results.
+bench-report: setup
+	$(UV) run python -m bench.report
+
+# Where chatgate's CPU goes under W1, sampled with py-spy.
+bench-profile: setup
+	$(UV) run --with py-spy python -m bench.profile

@@ -1,0 +1,3 @@
+"""chatgate's benchmark: `python -m bench` (or `make bench`) measures the chat
+route against the no-proxy floor; `python -m bench.report` turns the results
+into docs/performance.md."""

@@ -1,0 +1,193 @@
+"""A whole benchmark run: the fake upstream and chatgate started on loopback
+ports with a throwaway data directory, every workload measured against the
+no-proxy floor and through chatgate, and every process stopped at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.bodies import chatbot_ui_body, openai_body
+from bench.fdlimit import raise_fd_limit
+from bench.machine import describe_machine, source_commit
+from bench.measure import MB, Target, measure
+from bench.procfs import process_tree, rss_bytes
+from bench.results import BenchRun, Measurement, WorkloadResult, median_run
+from bench.services import HOST, Service, chatgate_env, create_user, free_port, running
+from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
+from chatgate import __version__
+
+RUN_TIME_LIMIT_S = 540.0
+API_KEY = "sk-x"
+USERNAME = "bench"
+WARM_UP = Workload(
+    name="warm-up", summary="warm-up", chunks=10, delay_ms=0, requests=100, concurrency=10
+)
+
+Progress = Callable[[str], None]
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM cancel the running task, so that a run stopped from outside
+    still stops every process it started on the way out."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    quick: bool
+    repeats: int
+    workers: int
+    scale_to: int  # workers for W1 once more through chatgate; 0 skips it
+    load_processes: int
+
+
+@asynccontextmanager
+async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> AsyncIterator[Service]:
+    port = free_port()
+    args = ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    async with running(
+        name=f"chatgate-{workers}w", args=args, port=port, env=env, log_dir=log_dir
+    ) as service:
+        yield service
+
+
+async def measure_pair(
+    workload: Workload, floor: Target, chatgate: Target, options: Options
+) -> WorkloadResult:
+    """The floor and chatgate measured in turn, ``options.repeats`` times."""
+    floors, ours = [], []
+    for _ in range(options.repeats):
+        floors.append(await measure(workload, floor, options.load_processes))
+        ours.append(await measure(workload, chatgate, options.load_processes))
+    return WorkloadResult(workload=workload, floor=median_run(floors), chatgate=median_run(ours))
+
+
+def summary(result: WorkloadResult) -> str:
+    floor, chatgate = result.floor, result.chatgate
+    return (
+        f"  floor {floor.requests_per_s:,.0f} req/s, {floor.error_count} errors;"
+        f" chatgate {chatgate.requests_per_s:,.0f} req/s,"
+        f" {chatgate.cpu_per_1k_requests:.2f} CPU-s/1k, {chatgate.error_count} errors"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Systems:
+    """The two systems under test, running: the floor and chatgate in front of it."""
+
+    floor: Target
+    chatgate: Target
+    env: Mapping[str, str]
+    data_dir: Path
+
+
+@asynccontextmanager
+async def systems(*, workers: int, max_concurrency: int) -> AsyncIterator[Systems]:
+    """The fake upstream and chatgate with a user and key, stopped on the way out."""
+    # Inherited by the servers, which hold a client and an upstream socket per stream.
+    raise_fd_limit(4 * max_concurrency + 1024)
+    async with AsyncExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatgate-bench-")))
+        fake_port = free_port()
+        env = chatgate_env(data_dir=data_dir, upstream_port=fake_port)
+        fake = await stack.enter_async_context(
+            running(
+                name="fake-openai",
+                args=["fake-openai", "--host", HOST, "--port", str(fake_port)],
+                port=fake_port,
+                env=env,
+                log_dir=data_dir,
+            )
+        )
+        token = await create_user(username=USERNAME, api_key=API_KEY, env=env)
+        server = await stack.enter_async_context(
+            serving(workers=workers, env=env, log_dir=data_dir)
+        )
+        yield Systems(
+            floor=Target(
+                system="floor",
+                port=fake.port,
+                path="/v1/chat/completions",
+                token=API_KEY,
+                mode="sse",
+                body=openai_body,
+                server_pid=fake.pid,
+                upstream_pid=None,
+            ),
+            chatgate=Target(
+                system="chatgate",
+                port=server.port,
+                path="/api/chat/openai",
+                token=token,
+                mode="text",
+                body=chatbot_ui_body,
+                server_pid=server.pid,
+                upstream_pid=fake.pid,
+            ),
+            env=env,
+            data_dir=data_dir,
+        )
+
+
+async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
+    stop_on_sigterm()
+    workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
+    started, clock = datetime.now(UTC), time.perf_counter()
+    machine = describe_machine()
+    async with (
+        asyncio.timeout(RUN_TIME_LIMIT_S),
+        systems(
+            workers=options.workers, max_concurrency=max(w.concurrency for w in workloads)
+        ) as running_systems,
+    ):
+        floor, chatgate = running_systems.floor, running_systems.chatgate
+        idle_rss_mb = rss_bytes(process_tree(chatgate.server_pid)) / MB
+        progress(f"warming up (chatgate with {options.workers} worker(s))")
+        warm_up = replace(options, repeats=1)
+        await measure_pair(WARM_UP, floor, chatgate, warm_up)
+        results = []
+        for workload in workloads:
+            progress(workload.describe())
+            results.append(await measure_pair(workload, floor, chatgate, options))
+            progress(summary(results[-1]))
+        scaling: Measurement | None = None
+        if options.scale_to:
+            progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
+            async with serving(
+                workers=options.scale_to,
+                env=running_systems.env,
+                log_dir=running_systems.data_dir,
+            ) as scaled:
+                scaled_target = replace(chatgate, port=scaled.port, server_pid=scaled.pid)
+                await measure(WARM_UP, scaled_target, options.load_processes)
+                scaling = median_run(
+                    [
+                        await measure(workloads[0], scaled_target, options.load_processes)
+                        for _ in range(options.repeats)
+                    ]
+                )
+    return BenchRun(
+        started=started.isoformat(timespec="seconds"),
+        duration_s=time.perf_counter() - clock,
+        quick=options.quick,
+        repeats=options.repeats,
+        workers=options.workers,
+        load_processes=options.load_processes,
+        chatgate_version=__version__,
+        commit=source_commit(),
+        machine=machine,
+        chatgate_idle_rss_mb=idle_rss_mb,
+        workloads=results,
+        scaling=scaling,
+        scaling_workers=options.scale_to,
+    )

@@ -1,0 +1,122 @@
+"""``python -m bench.report [RESULTS] [--profile PROFILE]``: rewrite the generated
+parts of docs/performance.md, and its chart, from saved results.
+
+The document's prose is written by hand; everything between
+``<!-- begin NAME -->`` and ``<!-- end NAME -->`` comes from the JSON files
+(by default the newest full run and the newest profile in bench/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from bench.chart import draw_chart
+from bench.profile import Profile, Share
+from bench.reference import goal_rows
+from bench.results import RESULTS_DIR, BenchRun, latest_full_run_path, load_run
+from bench.tables import (
+    LEGEND,
+    RESULT_HEADERS,
+    SCALING_HEADERS,
+    render_markdown,
+    result_rows,
+    scaling_rows,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+CHART = ROOT / "docs" / "performance.png"
+PROFILE_ROWS = 10
+
+
+def machine_section(run: BenchRun) -> str:
+    m = run.machine
+    kind = "quick smoke run" if run.quick else "full run"
+    return "\n".join(
+        [
+            f"- {m.cpus} CPUs: {m.cpu_model}; Linux {m.kernel}; Python {m.python}",
+            f"- load average when the run began: {m.load_average}",
+            f"- chatgate {run.chatgate_version} at `{run.commit}`, {run.workers} worker(s);"
+            f" {run.load_processes} load generator process(es)",
+            f"- {kind} of {run.started}, {run.duration_s:.0f} s in all;"
+            f" chatgate idle before the first request: {run.chatgate_idle_rss_mb:.0f} MB RSS",
+        ]
+    )
+
+
+def results_section(run: BenchRun) -> str:
+    parts = [
+        "\n".join(f"- {w.workload.describe()}" for w in run.workloads),
+        render_markdown(RESULT_HEADERS, result_rows(run)),
+        LEGEND.replace("\n", " "),
+    ]
+    if scaling := scaling_rows(run):
+        parts += [
+            "W1 through chatgate, by number of `--workers`:",
+            render_markdown(SCALING_HEADERS, scaling),
+        ]
+    parts += [
+        "Against the Node route stack. Its figures are reference figures measured on this"
+        " kind of machine, not in this run:",
+        render_markdown(*goal_rows(run)),
+        f"![CPU per 1,000 requests and time to first byte]({CHART.name})",
+    ]
+    return "\n\n".join(parts)
+
+
+def _share_table(title: str, shares: list[Share]) -> str:
+    rows = [[f"{s.percent:.1f}%", s.name.replace("|", "\\|")] for s in shares]
+    return render_markdown(["share", title], rows[:PROFILE_ROWS])
+
+
+def profile_section(profile: Profile) -> str:
+    return "\n\n".join(
+        [
+            f"{profile.samples:,} samples taken at {profile.started} while W1 ran"
+            f" ({profile.cpu_per_1k_requests:.2f} CPU-s per 1,000 requests under the profiler).",
+            _share_table("self time, by package (chatgate by module)", profile.packages),
+            _share_table("self time, by function", profile.functions),
+            _share_table("inside each step of the chat route (inclusive)", profile.steps),
+            _share_table("chatgate's CPU time, by thread (from /proc)", profile.threads),
+        ]
+    )
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- begin {name} -->\n).*?(<!-- end {name} -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"{DOC} has no generated section named {name!r}")
+    return pattern.sub(lambda m: f"{m[1]}{body}\n{m[2]}", text)
+
+
+def _newest_profile() -> Path | None:
+    found = sorted(RESULTS_DIR.glob("profile-*.json"))
+    return found[-1] if found else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
+    parser.add_argument("results", nargs="?", type=Path, help="a bench/results/*.json file")
+    parser.add_argument("--profile", type=Path, help="a bench/results/profile-*.json file")
+    args = parser.parse_args()
+    results_path: Path | None = args.results or latest_full_run_path()
+    if results_path is None:
+        raise SystemExit("no full run in bench/results/: run `make bench` first")
+    run = load_run(results_path)
+    text = DOC.read_text()
+    text = replace_section(text, "machine", machine_section(run))
+    text = replace_section(text, "results", results_section(run))
+    profile_path: Path | None = args.profile or _newest_profile()
+    if profile_path is not None:
+        profile = Profile.model_validate_json(profile_path.read_text())
+        text = replace_section(text, "profile", profile_section(profile))
+    DOC.write_text(text)
+    draw_chart(run, CHART)
+    used = results_path if profile_path is None else f"{results_path} and {profile_path}"
+    print(f"updated {DOC} and {CHART} from {used}")
+
+
+if __name__ == "__main__":
+    main()

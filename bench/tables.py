@@ -1,0 +1,142 @@
+"""The results as tables: rows of text, rendered aligned for a terminal or as
+Markdown for the documentation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.results import BenchRun, Latency, Measurement, WorkloadResult
+
+Rows = list[list[str]]
+
+RESULT_HEADERS = [
+    "workload",
+    "system",
+    "req/s",
+    "CPU-s / 1k req (range)",
+    "CPU-s / 100k chunks",
+    "upstream CPU-s / 1k req",
+    "TTFB p50 / p99 ms",
+    "total p50 / p99 ms",
+    "peak RSS MB",
+    "errors",
+    "load gen CPU",
+]
+
+LEGEND = (
+    "floor: the load generator straight to the fake upstream; its CPU is the upstream's.\n"
+    "chatgate: through chatgate; CPU is chatgate's own, the upstream's shown apart.\n"
+    "Each figure is from the repetition with the median CPU; the range spans them all,\n"
+    "and errors are counted over all repetitions."
+)
+
+
+def _latency(latency: Latency | None) -> str:
+    if latency is None:
+        return "-"
+    return f"{latency.p50_ms:.2f} / {latency.p99_ms:.2f}"
+
+
+def _ratio(ours: float, floor: float) -> str:
+    return f"{ours / floor:.2f}x" if floor > 0 else "-"
+
+
+def _cpu(m: Measurement) -> str:
+    """CPU per 1,000 requests, with the range over repetitions when there were several."""
+    figure = f"{m.cpu_per_1k_requests:.3f}"
+    if len(m.cpu_per_1k_runs) > 1:
+        figure += f" ({min(m.cpu_per_1k_runs):.2f}-{max(m.cpu_per_1k_runs):.2f})"
+    return figure
+
+
+def _measurement_row(name: str, m: Measurement) -> list[str]:
+    upstream = "-" if m.upstream_cpu_s is None else f"{m.per_1k_requests(m.upstream_cpu_s):.3f}"
+    return [
+        name,
+        m.system,
+        f"{m.requests_per_s:,.0f}",
+        _cpu(m),
+        f"{m.cpu_per_100k_chunks:.2f}",
+        upstream,
+        _latency(m.ttfb),
+        _latency(m.total),
+        f"{m.peak_rss_mb:.0f}",
+        str(m.error_count),
+        f"{m.load_cpu_share:.0%} of {m.load_processes}",
+    ]
+
+
+def _ratio_row(name: str, result: WorkloadResult) -> list[str]:
+    floor, ours = result.floor, result.chatgate
+    latencies = ("-", "-")
+    if floor.ttfb and ours.ttfb and floor.total and ours.total:
+        latencies = (
+            _ratio(ours.ttfb.p50_ms, floor.ttfb.p50_ms),
+            _ratio(ours.total.p50_ms, floor.total.p50_ms),
+        )
+    return [
+        name,
+        "chatgate / floor",
+        _ratio(ours.requests_per_s, floor.requests_per_s),
+        _ratio(ours.cpu_per_1k_requests, floor.cpu_per_1k_requests),
+        _ratio(ours.cpu_per_100k_chunks, floor.cpu_per_100k_chunks),
+        "-",
+        f"{latencies[0]} (p50)",
+        f"{latencies[1]} (p50)",
+        _ratio(ours.peak_rss_mb, floor.peak_rss_mb),
+        "",
+        "",
+    ]
+
+
+def result_rows(run: BenchRun) -> Rows:
+    rows: Rows = []
+    for result in run.workloads:
+        name = result.workload.name
+        rows.append(_measurement_row(name, result.floor))
+        rows.append(_measurement_row(name, result.chatgate))
+        rows.append(_ratio_row(name, result))
+    return rows
+
+
+SCALING_HEADERS = [
+    "workers",
+    "req/s",
+    "CPU-s / 1k req (range)",
+    "TTFB p50 / p99 ms",
+    "peak RSS MB",
+    "errors",
+]
+
+
+def scaling_rows(run: BenchRun) -> Rows:
+    w1 = run.workload("W1")
+    if run.scaling is None or w1 is None:
+        return []
+    rows = []
+    for workers, m in ((run.workers, w1.chatgate), (run.scaling_workers, run.scaling)):
+        rows.append(
+            [
+                str(workers),
+                f"{m.requests_per_s:,.0f}",
+                _cpu(m),
+                _latency(m.ttfb),
+                f"{m.peak_rss_mb:.0f}",
+                str(m.error_count),
+            ]
+        )
+    return rows
+
+
+def render_text(headers: Sequence[str], rows: Rows) -> str:
+    widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_markdown(headers: Sequence[str], rows: Rows) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines.extend("| " + " | ".join(c or " " for c in r) + " |" for r in rows)
+    return "\n".join(lines)
