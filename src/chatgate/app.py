@@ -19,7 +19,6 @@ from chatgate import __version__
 from chatgate.access_log import AccessLog
 from chatgate.api import health, profile, tokens
 from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
-from chatgate.db.migrate import migrate
 from chatgate.errors import ChatgateError
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
@@ -35,6 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
         await runtime.start()
         try:
             if settings.migrate_on_start:
+                # Imported here: serving workers skip Alembic (and its memory) entirely.
+                from chatgate.db.migrate import migrate
+
                 await migrate(runtime.db.engine)
             yield
         finally:

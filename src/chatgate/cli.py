@@ -94,8 +94,9 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     settings = load_settings()
     if settings.migrate_on_start:
-        # Once here, before the workers start, so they find nothing left to do.
+        # Once here, before the workers start; they then skip it.
         run_with_db(settings, lambda _db, _keyring: asyncio.sleep(0))
+        os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     else:
         load_secret(settings.secret_key, settings.data_dir)
     uvicorn.run(
