@@ -16,9 +16,11 @@ from starlette.routing import Route
 
 from chatgate import __version__
 from chatgate.api import health, profile
-from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
+from chatgate.api.chat import ChatEndpoint
+from chatgate.api.chat_openapi import chat_openapi
 from chatgate.db.migrate import migrate
 from chatgate.errors import ChatgateError
+from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
 
@@ -45,7 +47,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.router.routes.append(Route("/api/chat/openai", ChatEndpoint(runtime), methods=["POST"]))
+    for provider in PROVIDERS:
+        endpoint = ChatEndpoint(runtime, provider)
+        app.router.routes.append(Route(f"/api/chat/{provider.name}", endpoint, methods=["POST"]))
     app.include_router(profile.router)
     app.include_router(health.router)
     _add_error_handlers(app)
@@ -94,17 +98,16 @@ def describe_validation_errors(errors: Any) -> str:
 
 
 def _document_chat_route(app: FastAPI) -> None:
-    """The chat route is plain ASGI, so FastAPI cannot see it: describe it by hand."""
+    """The chat routes are plain ASGI, so FastAPI cannot see them: describe them by hand."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema["paths"].update(CHAT_OPENAPI["paths"])
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                CHAT_OPENAPI["schemas"]
-            )
+            chat = chat_openapi(PROVIDERS)
+            schema["paths"].update(chat["paths"])
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(chat["schemas"])
             schema["components"]["securitySchemes"] = {
                 "bearer": {"type": "http", "scheme": "bearer"}
             }

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+from pydantic_core import PydanticUndefined
 
 from chatgate.auth import hash_token, make_token
 from chatgate.crypto import Keyring, load_secret
@@ -96,7 +97,7 @@ def _settings_help() -> str:
         if name == "provider_env":
             continue
         env = "OPENAI_BASE_URL" if name == "openai_base_url" else f"CHATGATE_{name.upper()}"
-        default = "" if field.default is None else f" [{field.default}]"
+        default = "" if field.default in (None, PydanticUndefined) else f" [{field.default}]"
         lines.append(f"  {env}{default}: {field.description}")
     lines.append("  OPENAI_API_KEY, ANTHROPIC_API_KEY, ...: server-wide keys for every user")
     return "\n".join(lines)

@@ -22,10 +22,13 @@ class ServerProfile:
     def get(self, field: str) -> SecretStr | None:
         return self.values.get(field)
 
-    def plain(self, field: str) -> str | None:
-        """A non-secret field (organization id, endpoint, deployment name)."""
-        value = self.values.get(field)
-        return None if value is None else value.get_secret_value()
+    def plain_fields(self) -> dict[str, str]:
+        """The non-secret fields that are set (organization, endpoint, deployments)."""
+        return {
+            name: value.get_secret_value()
+            for name, value in self.values.items()
+            if not FIELDS_BY_NAME[name].secret
+        }
 
 
 def seal_context(user_id: int, field: str) -> str:

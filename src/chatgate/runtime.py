@@ -11,6 +11,7 @@ import aiohttp
 from chatgate.crypto import Keyring, load_secret
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
+from chatgate.providers.chat import ProviderOptions
 from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
 
@@ -23,6 +24,12 @@ class Runtime:
             first_byte_timeout=settings.upstream_first_byte_timeout,
             idle_timeout=settings.upstream_idle_timeout,
             max_retries=settings.upstream_max_retries,
+        )
+        self.base_urls = settings.base_urls
+        self.provider_options = ProviderOptions(
+            anthropic_version=settings.anthropic_version,
+            azure_api_version=settings.azure_api_version,
+            azure_deployments=settings.azure_deployments,
         )
         self._db: Database | None = None
         self._http: aiohttp.ClientSession | None = None

@@ -1,4 +1,4 @@
-"""POST /api/chat/openai: Chatbot UI's chat route.
+"""POST /api/chat/<provider>: Chatbot UI's chat routes, one per provider.
 
 A plain ASGI endpoint rather than a FastAPI route: it is the hot path, and the
 framework's per-request and per-chunk machinery would cost more than the relay.
@@ -11,13 +11,13 @@ import os
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
 
 from chatgate.auth import authenticate, bearer_token
 from chatgate.errors import BadRequest, ChatgateError
 from chatgate.profiles import check_api_key, load_profile
-from chatgate.providers import openai
-from chatgate.providers.openai import ChatRequest
+from chatgate.providers import Provider
+from chatgate.providers.chat import Access, ChatRequest
+from chatgate.providers.sse import stream_text
 from chatgate.runtime import Runtime
 from chatgate.streaming import (
     ClientDisconnected,
@@ -35,11 +35,14 @@ Scope = dict[str, Any]
 
 
 class ChatEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
+    """One instance per provider of chatgate.providers.PROVIDERS."""
+
+    def __init__(self, runtime: Runtime, provider: Provider) -> None:
         self.runtime = runtime
+        self.provider = provider
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        runtime, settings = self.runtime, self.runtime.settings
+        runtime, provider = self.runtime, self.provider
         request_id = os.urandom(8).hex()
         id_header = [(b"x-request-id", request_id.encode())]
         try:
@@ -47,35 +50,48 @@ class ChatEndpoint:
             owner = await authenticate(runtime.db, token)
             body = await read_body(
                 receive,
-                limit=settings.max_body_bytes,
+                limit=runtime.settings.max_body_bytes,
                 content_length=header(scope, b"content-length"),
             )
             chat = parse_chat_body(body)
-            profile = await load_profile(
-                db=runtime.db,
-                keyring=runtime.keyring,
-                user_id=owner.user_id,
-                provider_env=settings.provider_env,
-            )
-            pieces = openai.stream_chat(
+            chat, access = await self.resolve_access(owner.user_id, chat)
+            pieces = stream_text(
                 runtime.http,
-                base_url=settings.openai_base_url,
-                api_key=check_api_key(profile.get("openai_api_key"), "OpenAI"),
-                organization=profile.plain("openai_organization_id"),
-                body=openai.build_payload(chat),
+                provider.build_call(chat, access),
                 policy=runtime.policy,
+                provider_name=provider.display_name,
             )
             await relay_until_disconnect(receive, send, pieces, extra_headers=id_header)
         except ClientDisconnected:
             log.info("request %s: client went away; upstream request closed", request_id)
         except StreamAborted as exc:
-            log.warning("request %s: answer cut off mid-stream: %s", request_id, exc)
+            log.warning(
+                "request %s: %s answer cut off mid-stream: %s", request_id, provider.name, exc
+            )
         except ChatgateError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
             await send_json(send, exc.status, {"message": exc.message}, id_header + extra)
         except Exception:
-            log.exception("request %s failed", request_id)
+            log.exception("request %s to %s failed", request_id, provider.name)
             await send_json(send, 500, {"message": "An unexpected error occurred"}, id_header)
+
+    async def resolve_access(self, user_id: int, chat: ChatRequest) -> tuple[ChatRequest, Access]:
+        """Whose key, and where it goes: the profile, overlaid by the environment."""
+        runtime, provider = self.runtime, self.provider
+        assert provider.key_field is not None
+        profile = await load_profile(
+            db=runtime.db,
+            keyring=runtime.keyring,
+            user_id=user_id,
+            provider_env=runtime.settings.provider_env,
+        )
+        access = Access(
+            api_key=check_api_key(profile.get(provider.key_field), provider.display_name),
+            base_url=runtime.base_urls.get(provider.name, ""),
+            profile=profile.plain_fields(),
+            options=runtime.provider_options,
+        )
+        return chat, access
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -117,69 +133,3 @@ def parse_chat_body(body: bytes) -> ChatRequest:
         if not isinstance(message, dict):
             raise BadRequest(f"messages[{index}] must be an object with role and content")
     return ChatRequest(model=model, temperature=temperature, messages=messages)
-
-
-class ChatSettingsDoc(BaseModel):
-    model: str = Field(examples=["gpt-4o"])
-    temperature: float | None = Field(default=None, ge=0, le=2, examples=[0.5])
-
-
-class ChatBodyDoc(BaseModel):
-    chatSettings: ChatSettingsDoc
-    messages: list[dict[str, Any]] = Field(
-        min_length=1,
-        description="OpenAI chat messages, passed to the provider untouched (image parts too).",
-        examples=[[{"role": "user", "content": "Hello"}]],
-    )
-
-
-_ERROR = {
-    "description": "",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"message": {"type": "string"}},
-                "required": ["message"],
-            }
-        }
-    },
-}
-
-_BODY_SCHEMA = ChatBodyDoc.model_json_schema(ref_template="#/components/schemas/{model}")
-
-CHAT_OPENAPI: dict[str, Any] = {
-    "schemas": {**_BODY_SCHEMA.pop("$defs"), "ChatBody": _BODY_SCHEMA},
-    "paths": {
-        "/api/chat/openai": {
-            "post": {
-                "tags": ["chat"],
-                "summary": "Stream an OpenAI chat completion as plain text",
-                "operationId": "chat_openai",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ChatBody"}}
-                    },
-                },
-                "responses": {
-                    "200": {
-                        "description": "The answer text, streamed as it arrives.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    },
-                    **{
-                        str(status): {**_ERROR, "description": text}
-                        for status, text in (
-                            (400, "Invalid body, or no API key in the profile"),
-                            (401, "Missing or invalid token, or the provider rejected the key"),
-                            (413, "Body over the configured limit"),
-                            (429, "The provider's rate limit (Retry-After passed on)"),
-                            (502, "The provider could not be reached"),
-                            (504, "The provider did not answer in time"),
-                        )
-                    },
-                },
-            }
-        }
-    },
-}
