@@ -308,8 +308,12 @@ def profile_show(username: str) -> None:
 @click.option("--chunks", default=12, show_default=True, type=int, help="Text chunks per answer.")
 @click.option("--delay-ms", default=0, show_default=True, type=int, help="Pause between chunks.")
 def fake_openai(host: str, port: int, chunks: int, delay_ms: int) -> None:
-    """Serve a fake OpenAI API (streaming chat completions) for tests and try-outs."""
-    from chatgate.fake_openai import run_fake
+    """Serve a fake of every provider's streaming API for tests and try-outs.
 
-    click.echo(f"fake OpenAI listening on http://{host}:{port}/v1", err=True)
+    OpenAI-compatible at /v1 (and /local/v1, needing no key), Anthropic at /,
+    Google Gemini at /, Azure OpenAI with the endpoint /.
+    """
+    from chatgate.fake import run_fake
+
+    click.echo(f"fake providers listening on http://{host}:{port}", err=True)
     run_fake(host=host, port=port, chunks=chunks, delay_ms=delay_ms)
