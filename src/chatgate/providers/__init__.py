@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatgate.providers import openai
+from chatgate.providers import anthropic, azure, google, openai
 from chatgate.providers.chat import BuildCall
 
 
@@ -25,8 +25,11 @@ class Provider:
 
 PROVIDERS: tuple[Provider, ...] = (
     Provider("openai", "OpenAI", "openai_api_key", openai.build_call),
+    Provider("anthropic", "Anthropic", "anthropic_api_key", anthropic.build_call),
+    Provider("google", "Google Gemini", "google_gemini_api_key", google.build_call),
     Provider("mistral", "Mistral", "mistral_api_key", openai.build_compatible_call),
     Provider("groq", "Groq", "groq_api_key", openai.build_compatible_call),
     Provider("perplexity", "Perplexity", "perplexity_api_key", openai.build_compatible_call),
     Provider("openrouter", "OpenRouter", "openrouter_api_key", openai.build_compatible_call),
+    Provider("azure", "Azure OpenAI", "azure_openai_api_key", azure.build_call),
 )
