@@ -15,11 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from chatgate import __version__
-from chatgate.api import health, profile
+from chatgate.api import health, models, profile
 from chatgate.api.chat import ChatEndpoint
 from chatgate.api.chat_openapi import chat_openapi
 from chatgate.db.migrate import migrate
-from chatgate.errors import ChatgateError
+from chatgate.errors import ChatgateError, describe_validation_errors
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
         endpoint = ChatEndpoint(runtime, provider)
         app.router.routes.append(Route(f"/api/chat/{provider.name}", endpoint, methods=["POST"]))
     app.include_router(profile.router)
+    app.include_router(models.router)
     app.include_router(health.router)
     _add_error_handlers(app)
     _document_chat_route(app)
@@ -83,18 +84,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return _error(500, "An unexpected error occurred")
-
-
-def describe_validation_errors(errors: Any) -> str:
-    """One readable sentence per problem, naming the field."""
-    parts = []
-    for error in errors:
-        if error.get("type") == "json_invalid":
-            return "Request body is not valid JSON"
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        message = str(error.get("msg", "is invalid"))
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "Invalid request"
 
 
 def _document_chat_route(app: FastAPI) -> None:

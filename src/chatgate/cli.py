@@ -7,17 +7,24 @@ import logging.config
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
 from pydantic_core import PydanticUndefined
 
 from chatgate.auth import hash_token, make_token
-from chatgate.crypto import Keyring, load_secret
+from chatgate.crypto import Keyring, load_secret, mask_secret
+from chatgate.custom_models import (
+    CustomModelFields,
+    create_custom_model,
+    delete_custom_model,
+    list_custom_models,
+)
 from chatgate.db.engine import BadDatabaseUrl, make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database, User
-from chatgate.errors import ChatgateError
+from chatgate.errors import ChatgateError, describe_validation_errors
 from chatgate.profile_fields import PROFILE_FIELDS
 from chatgate.profiles import load_profile, mask, update_profile
 from chatgate.settings import Settings, load_settings
@@ -48,7 +55,7 @@ def log_config(level: str) -> dict[str, Any]:
     }
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -300,6 +307,83 @@ def profile_show(username: str) -> None:
             click.echo(f"{field.name}: {value or '-'}{env}")
 
     run_with_db(settings, work)
+
+
+@main.group()
+def model() -> None:
+    """Manage a user's custom models (OpenAI-compatible servers)."""
+
+
+@model.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the user sees in the model picker.")
+@click.option("--base-url", required=True, help="The URL /chat/completions is appended to.")
+@click.option("--model-id", required=True, help="The model to ask that server for.")
+@click.option("--context-length", required=True, type=int, help="The model's context window.")
+@click.option("--description", default="", help="A line about the model.")
+@click.option("--api-key-stdin", is_flag=True, help="Read the server's key from standard input.")
+def model_create(
+    username: str,
+    name: str,
+    base_url: str,
+    model_id: str,
+    context_length: int,
+    description: str,
+    api_key_stdin: bool,
+) -> None:
+    """Add a custom model for a user; prints its id (last line)."""
+    api_key = sys.stdin.readline().strip() if api_key_stdin else None
+    if api_key_stdin and not api_key:
+        fail("no API key on standard input", 2)
+    try:
+        fields = CustomModelFields(
+            name=name,
+            description=description,
+            base_url=base_url,
+            api_key=api_key,
+            model_id=model_id,
+            context_length=context_length,
+        )
+    except ValidationError as exc:
+        fail(describe_validation_errors(exc.errors()), 2)
+
+    async def work(db: Database, keyring: Keyring) -> str:
+        owner = await require_user(db, username)
+        created = await create_custom_model(db=db, keyring=keyring, user_id=owner.id, fields=fields)
+        return created.id
+
+    new_id = run_with_db(load_settings(), work)
+    click.echo(f"created custom model {name!r} for {username}; its id:")
+    click.echo(new_id)
+
+
+@model.command("list")
+@click.argument("username")
+def model_list(username: str) -> None:
+    """List a user's custom models, keys masked to their last 4 characters."""
+
+    async def work(db: Database, keyring: Keyring) -> None:
+        owner = await require_user(db, username)
+        click.echo("id\tname\tmodel id\tbase URL\tcontext length\tAPI key")
+        for m in await list_custom_models(db=db, keyring=keyring, user_id=owner.id):
+            key = "-" if m.api_key is None else mask_secret(m.api_key)
+            click.echo(f"{m.id}\t{m.name}\t{m.model_id}\t{m.base_url}\t{m.context_length}\t{key}")
+
+    run_with_db(load_settings(), work)
+
+
+@model.command("delete")
+@click.argument("username")
+@click.argument("model_id")
+def model_delete(username: str, model_id: str) -> None:
+    """Delete one of a user's custom models by its id."""
+
+    async def work(db: Database, _keyring: Keyring) -> None:
+        owner = await require_user(db, username)
+        await delete_custom_model(db=db, user_id=owner.id, custom_model_id=model_id)
+
+    run_with_db(load_settings(), work)
+    click.echo(f"deleted custom model {model_id} of {username}")
 
 
 @main.command("fake-openai")

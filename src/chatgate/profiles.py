@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from chatgate.crypto import Keyring
+from chatgate.crypto import Keyring, mask_secret
 from chatgate.db.queries import Database
 from chatgate.errors import ApiKeyNotFound, BadRequest
 from chatgate.profile_fields import FIELDS_BY_NAME, MAX_FIELD_LENGTH, PROFILE_FIELDS
@@ -73,10 +73,9 @@ def mask(field: str, value: SecretStr | None) -> str | None:
     """How a stored field is shown: secrets by their last 4 characters at most."""
     if value is None:
         return None
-    plain = value.get_secret_value()
     if not FIELDS_BY_NAME[field].secret:
-        return plain
-    return "****" + plain[-4:] if len(plain) >= 12 else "****"
+        return value.get_secret_value()
+    return mask_secret(value)
 
 
 def validate_update(field: str, value: str | None) -> str | None:

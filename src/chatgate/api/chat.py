@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from chatgate.auth import authenticate, bearer_token
+from chatgate.custom_models import load_custom_model
 from chatgate.errors import BadRequest, ChatgateError
 from chatgate.profiles import check_api_key, load_profile
 from chatgate.providers import Provider
@@ -53,7 +55,7 @@ class ChatEndpoint:
                 limit=runtime.settings.max_body_bytes,
                 content_length=header(scope, b"content-length"),
             )
-            chat = parse_chat_body(body)
+            chat = parse_chat_body(body, custom_model=provider.key_field is None)
             chat, access = await self.resolve_access(owner.user_id, chat)
             pieces = stream_text(
                 runtime.http,
@@ -76,9 +78,21 @@ class ChatEndpoint:
             await send_json(send, 500, {"message": "An unexpected error occurred"}, id_header)
 
     async def resolve_access(self, user_id: int, chat: ChatRequest) -> tuple[ChatRequest, Access]:
-        """Whose key, and where it goes: the profile, overlaid by the environment."""
+        """Whose key, and where it goes: the profile (overlaid by the environment),
+        or for the custom route the caller's own custom model."""
         runtime, provider = self.runtime, self.provider
-        assert provider.key_field is not None
+        if provider.key_field is None:
+            assert chat.custom_model_id is not None
+            model = await load_custom_model(
+                db=runtime.db,
+                keyring=runtime.keyring,
+                user_id=user_id,
+                custom_model_id=chat.custom_model_id,
+            )
+            access = Access(
+                api_key=model.api_key, base_url=model.base_url, options=runtime.provider_options
+            )
+            return replace(chat, model=model.model_id), access
         profile = await load_profile(
             db=runtime.db,
             keyring=runtime.keyring,
@@ -101,8 +115,9 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def parse_chat_body(body: bytes) -> ChatRequest:
-    """Chatbot UI's ``{chatSettings, messages}``; other fields are ignored."""
+def parse_chat_body(body: bytes, *, custom_model: bool = False) -> ChatRequest:
+    """Chatbot UI's ``{chatSettings, messages}`` (and ``customModelId`` for the
+    custom route); other fields are ignored."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -132,4 +147,13 @@ def parse_chat_body(body: bytes) -> ChatRequest:
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             raise BadRequest(f"messages[{index}] must be an object with role and content")
-    return ChatRequest(model=model, temperature=temperature, messages=messages)
+    custom_model_id = data.get("customModelId") if custom_model else None
+    if custom_model and (not isinstance(custom_model_id, str) or not custom_model_id):
+        raise BadRequest(
+            "customModelId is missing"
+            if custom_model_id is None
+            else "customModelId must be a non-empty string"
+        )
+    return ChatRequest(
+        model=model, temperature=temperature, messages=messages, custom_model_id=custom_model_id
+    )
