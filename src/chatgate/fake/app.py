@@ -48,4 +48,6 @@ def run_fake(*, host: str, port: int, chunks: int, delay_ms: int) -> None:
         port=port,
         print=None,
         access_log=None,
+        # A stalled answer (stall_after=) would otherwise hold shutdown for a minute.
+        shutdown_timeout=1,
     )
