@@ -394,8 +394,9 @@ def model_delete(username: str, model_id: str) -> None:
 def fake_openai(host: str, port: int, chunks: int, delay_ms: int) -> None:
     """Serve a fake of every provider's streaming API for tests and try-outs.
 
-    OpenAI-compatible at /v1 (and /local/v1, needing no key), Anthropic at /,
-    Google Gemini at /, Azure OpenAI with the endpoint /.
+    Point the OpenAI-compatible base URLs at http://HOST:PORT/v1 (or /local/v1,
+    which needs no key), Anthropic's and Gemini's at http://HOST:PORT, and an
+    Azure endpoint at http://HOST:PORT.
     """
     from chatgate.fake import run_fake
 
