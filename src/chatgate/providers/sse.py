@@ -13,7 +13,12 @@ import orjson
 
 from chatgate.errors import StreamBroken, UpstreamError, UpstreamTimeout
 from chatgate.providers.chat import UpstreamCall
-from chatgate.providers.upstream import UpstreamPolicy, post_for_stream, set_idle_timeout
+from chatgate.providers.upstream import (
+    UpstreamPolicy,
+    post_for_stream,
+    redact,
+    set_idle_timeout,
+)
 
 
 async def stream_text(
@@ -48,8 +53,9 @@ async def stream_text(
                     failure = StreamBroken(f"{provider_name} sent a malformed event")
                     failure.__cause__ = exc
                     break
-                except UpstreamError as exc:
-                    failure = exc
+                except UpstreamError as exc:  # an in-band error event
+                    failure = UpstreamError(redact(exc.message), status=exc.status)
+                    failure.__cause__ = exc
                     break
                 if text:
                     parts.append(text)
