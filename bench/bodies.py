@@ -8,8 +8,9 @@ from typing import Any
 import orjson
 
 from bench.workloads import Workload
-from chatgate.fake_openai import reply_pieces
-from chatgate.providers.openai import ChatRequest, build_payload
+from chatgate.fake import reply_pieces
+from chatgate.providers.chat import ChatRequest
+from chatgate.providers.openai import build_payload
 
 MODEL = "gpt-4o"
 TEMPERATURE = 0.5
@@ -29,7 +30,7 @@ def chatbot_ui_body(workload: Workload) -> str:
 
 def openai_body(workload: Workload) -> str:
     chat = ChatRequest(model=MODEL, temperature=TEMPERATURE, messages=_messages(workload))
-    return build_payload(chat).decode()
+    return build_payload(chat, model=MODEL).decode()
 
 
 def expected_answer_bytes(workload: Workload) -> int:

@@ -17,9 +17,11 @@ from starlette.routing import Route
 
 from chatgate import __version__
 from chatgate.access_log import AccessLog
-from chatgate.api import health, profile, tokens
-from chatgate.api.chat import CHAT_OPENAPI, ChatEndpoint
-from chatgate.errors import ChatgateError
+from chatgate.api import health, models, profile, tokens
+from chatgate.api.chat import ChatEndpoint
+from chatgate.api.chat_openapi import chat_openapi
+from chatgate.errors import ChatgateError, describe_validation_errors
+from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
 
@@ -49,9 +51,12 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.router.routes.append(Route("/api/chat/openai", ChatEndpoint(runtime), methods=["POST"]))
+    for provider in PROVIDERS:
+        endpoint = ChatEndpoint(runtime, provider)
+        app.router.routes.append(Route(f"/api/chat/{provider.name}", endpoint, methods=["POST"]))
     app.include_router(profile.router)
     app.include_router(tokens.router)
+    app.include_router(models.router)
     app.include_router(health.router)
     if settings.cors_origins:
         app.add_middleware(
@@ -102,30 +107,17 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(500, "An unexpected error occurred")
 
 
-def describe_validation_errors(errors: Any) -> str:
-    """One readable sentence per problem, naming the field."""
-    parts = []
-    for error in errors:
-        if error.get("type") == "json_invalid":
-            return "Request body is not valid JSON"
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        message = str(error.get("msg", "is invalid"))
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "Invalid request"
-
-
 def _document_chat_route(app: FastAPI) -> None:
-    """The chat route is plain ASGI, so FastAPI cannot see it: describe it by hand."""
+    """The chat routes are plain ASGI, so FastAPI cannot see them: describe them by hand."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema["paths"].update(CHAT_OPENAPI["paths"])
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                CHAT_OPENAPI["schemas"]
-            )
+            chat = chat_openapi(PROVIDERS)
+            schema["paths"].update(chat["paths"])
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(chat["schemas"])
             schema["components"]["securitySchemes"] = {
                 "bearer": {"type": "http", "scheme": "bearer"}
             }

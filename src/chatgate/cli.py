@@ -8,16 +8,24 @@ import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
+from pydantic_core import PydanticUndefined
 
 from chatgate.auth import hash_token, make_token
-from chatgate.crypto import Keyring, load_secret
+from chatgate.crypto import Keyring, load_secret, mask_secret
+from chatgate.custom_models import (
+    CustomModelFields,
+    create_custom_model,
+    delete_custom_model,
+    list_custom_models,
+)
 from chatgate.db.engine import BadDatabaseUrl, make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database, User
-from chatgate.errors import ChatgateError
+from chatgate.errors import ChatgateError, describe_validation_errors
 from chatgate.logs import log_config
 from chatgate.profile_fields import PROFILE_FIELDS
 from chatgate.profiles import load_profile, mask, reseal_profiles, update_profile
@@ -27,7 +35,7 @@ from chatgate.settings import Settings, load_settings
 T = TypeVar("T")
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -75,7 +83,7 @@ def _settings_help() -> str:
         if name == "provider_env":
             continue
         env = "OPENAI_BASE_URL" if name == "openai_base_url" else f"CHATGATE_{name.upper()}"
-        default = "" if field.default is None else f" [{field.default}]"
+        default = "" if field.default in (None, PydanticUndefined) else f" [{field.default}]"
         lines.append(f"  {env}{default}: {field.description}")
     lines.append("  OPENAI_API_KEY, ANTHROPIC_API_KEY, ...: server-wide keys for every user")
     return "\n".join(lines)
@@ -306,14 +314,96 @@ def secret_rotate() -> None:
     click.echo(f"re-encrypted {count} stored values with the current secret")
 
 
+@main.group()
+def model() -> None:
+    """Manage a user's custom models (OpenAI-compatible servers)."""
+
+
+@model.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the user sees in the model picker.")
+@click.option("--base-url", required=True, help="The URL /chat/completions is appended to.")
+@click.option("--model-id", required=True, help="The model to ask that server for.")
+@click.option("--context-length", required=True, type=int, help="The model's context window.")
+@click.option("--description", default="", help="A line about the model.")
+@click.option("--api-key-stdin", is_flag=True, help="Read the server's key from standard input.")
+def model_create(
+    username: str,
+    name: str,
+    base_url: str,
+    model_id: str,
+    context_length: int,
+    description: str,
+    api_key_stdin: bool,
+) -> None:
+    """Add a custom model for a user; prints its id (last line)."""
+    api_key = sys.stdin.readline().strip() if api_key_stdin else None
+    if api_key_stdin and not api_key:
+        fail("no API key on standard input", 2)
+    try:
+        fields = CustomModelFields(
+            name=name,
+            description=description,
+            base_url=base_url,
+            api_key=api_key,
+            model_id=model_id,
+            context_length=context_length,
+        )
+    except ValidationError as exc:
+        fail(describe_validation_errors(exc.errors()), 2)
+
+    async def work(db: Database, keyring: Keyring) -> str:
+        owner = await require_user(db, username)
+        created = await create_custom_model(db=db, keyring=keyring, user_id=owner.id, fields=fields)
+        return created.id
+
+    new_id = run_with_db(load_settings(), work)
+    click.echo(f"created custom model {name!r} for {username}; its id:")
+    click.echo(new_id)
+
+
+@model.command("list")
+@click.argument("username")
+def model_list(username: str) -> None:
+    """List a user's custom models, keys masked to their last 4 characters."""
+
+    async def work(db: Database, keyring: Keyring) -> None:
+        owner = await require_user(db, username)
+        click.echo("id\tname\tmodel id\tbase URL\tcontext length\tAPI key")
+        for m in await list_custom_models(db=db, keyring=keyring, user_id=owner.id):
+            key = "-" if m.api_key is None else mask_secret(m.api_key)
+            click.echo(f"{m.id}\t{m.name}\t{m.model_id}\t{m.base_url}\t{m.context_length}\t{key}")
+
+    run_with_db(load_settings(), work)
+
+
+@model.command("delete")
+@click.argument("username")
+@click.argument("model_id")
+def model_delete(username: str, model_id: str) -> None:
+    """Delete one of a user's custom models by its id."""
+
+    async def work(db: Database, _keyring: Keyring) -> None:
+        owner = await require_user(db, username)
+        await delete_custom_model(db=db, user_id=owner.id, custom_model_id=model_id)
+
+    run_with_db(load_settings(), work)
+    click.echo(f"deleted custom model {model_id} of {username}")
+
+
 @main.command("fake-openai")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=int)
 @click.option("--chunks", default=12, show_default=True, type=int, help="Text chunks per answer.")
 @click.option("--delay-ms", default=0, show_default=True, type=int, help="Pause between chunks.")
 def fake_openai(host: str, port: int, chunks: int, delay_ms: int) -> None:
-    """Serve a fake OpenAI API (streaming chat completions) for tests and try-outs."""
-    from chatgate.fake_openai import run_fake
+    """Serve a fake of every provider's streaming API for tests and try-outs.
 
-    click.echo(f"fake OpenAI listening on http://{host}:{port}/v1", err=True)
+    Point the OpenAI-compatible base URLs at http://HOST:PORT/v1 (or /local/v1,
+    which needs no key), Anthropic's and Gemini's at http://HOST:PORT, and an
+    Azure endpoint at http://HOST:PORT.
+    """
+    from chatgate.fake import run_fake
+
+    click.echo(f"fake providers listening on http://{host}:{port}", err=True)
     run_fake(host=host, port=port, chunks=chunks, delay_ms=delay_ms)

@@ -76,6 +76,13 @@ class Keyring:
         return sealed.split(".", 2)[1:2] == [self._seal_id]
 
 
+def mask_secret(value: SecretStr) -> str:
+    """A key as it may be shown: its last 4 characters, and only when it is long
+    enough that they give little of it away."""
+    plain = value.get_secret_value()
+    return "****" + plain[-4:] if len(plain) >= 12 else "****"
+
+
 def load_secret(configured: SecretStr | None, data_dir: Path) -> SecretStr:
     """The configured secret, or one generated once into the data directory."""
     if configured is not None and configured.get_secret_value():

@@ -22,6 +22,8 @@ stack trace.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ChatgateError(Exception):
     status: int = 500
@@ -138,3 +140,15 @@ class UpstreamTimeout(UpstreamError):
 
 class StreamBroken(UpstreamError):
     """The upstream failed after text was already on its way to the client."""
+
+
+def describe_validation_errors(errors: Any) -> str:
+    """One readable sentence per problem, naming the field."""
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            return "Request body is not valid JSON"
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "Invalid request"

@@ -1,13 +1,19 @@
-"""Per-model request rules: what each OpenAI model accepts.
+"""Per-model request rules: the output limit sent as ``max_tokens`` and
+whether the model takes a temperature.
 
 A table, not branches: adding a model is one line. The first matching row
 wins; a row matches the exact name or, for a family, the name followed by
 ``-``, ``.`` or nothing (``o3`` matches ``o3`` and ``o3-mini``, not ``o30``).
+Output limits are those Chatbot UI sends (its ``CHAT_SETTING_LIMITS``), plus
+newer models; a model not listed gets no ``max_tokens`` unless its provider
+requires one (Anthropic: ``DEFAULT_MAX_TOKENS``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+DEFAULT_MAX_TOKENS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +27,36 @@ REASONING = ModelRule(temperature=False)
 
 # (name, is a family, rule)
 MODEL_RULES: tuple[tuple[str, bool, ModelRule], ...] = (
+    # OpenAI
     ("gpt-4-vision-preview", False, ModelRule(max_tokens=4096)),
     ("gpt-4o", False, ModelRule(max_tokens=4096)),
     ("o1", True, REASONING),
     ("o3", True, REASONING),
     ("o4", True, REASONING),
     ("gpt-5", True, REASONING),
+    # Anthropic
+    ("claude-2.1", False, ModelRule(max_tokens=4096)),
+    ("claude-instant-1.2", False, ModelRule(max_tokens=4096)),
+    ("claude-3-haiku-20240307", False, ModelRule(max_tokens=4096)),
+    ("claude-3-sonnet-20240229", False, ModelRule(max_tokens=4096)),
+    ("claude-3-opus-20240229", False, ModelRule(max_tokens=4096)),
+    ("claude-3-5-sonnet-20240620", False, ModelRule(max_tokens=4096)),
+    ("claude-3-5-sonnet-20241022", False, ModelRule(max_tokens=8192)),
+    ("claude-3-5-haiku-20241022", False, ModelRule(max_tokens=8192)),
+    ("claude-3-7-sonnet-20250219", False, ModelRule(max_tokens=64000)),
+    ("claude-sonnet-4-20250514", False, ModelRule(max_tokens=64000)),
+    ("claude-opus-4-20250514", False, ModelRule(max_tokens=32000)),
+    ("claude-opus-4-1-20250805", False, ModelRule(max_tokens=32000)),
+    # Mistral
+    ("mistral-tiny", False, ModelRule(max_tokens=2000)),
+    ("mistral-small-latest", False, ModelRule(max_tokens=2000)),
+    ("mistral-medium-latest", False, ModelRule(max_tokens=2000)),
+    ("mistral-large-latest", False, ModelRule(max_tokens=16000)),
+    # Groq
+    ("llama3-8b-8192", False, ModelRule(max_tokens=8192)),
+    ("llama3-70b-8192", False, ModelRule(max_tokens=8192)),
+    ("mixtral-8x7b-32768", False, ModelRule(max_tokens=4096)),
+    ("gemma-7b-it", False, ModelRule(max_tokens=8192)),
 )
 
 

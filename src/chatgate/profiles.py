@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from chatgate.crypto import Keyring, SealError
+from chatgate.crypto import Keyring, SealError, mask_secret
 from chatgate.db.queries import Database
 from chatgate.errors import ApiKeyNotFound, BadRequest, StoredKeyUnreadable
 from chatgate.profile_fields import FIELDS_BY_NAME, MAX_FIELD_LENGTH, PROFILE_FIELDS
@@ -25,10 +25,13 @@ class ServerProfile:
     def get(self, field: str) -> SecretStr | None:
         return self.values.get(field)
 
-    def plain(self, field: str) -> str | None:
-        """A non-secret field (organization id, endpoint, deployment name)."""
-        value = self.values.get(field)
-        return None if value is None else value.get_secret_value()
+    def plain_fields(self) -> dict[str, str]:
+        """The non-secret fields that are set (organization, endpoint, deployments)."""
+        return {
+            name: value.get_secret_value()
+            for name, value in self.values.items()
+            if not FIELDS_BY_NAME[name].secret
+        }
 
 
 def seal_context(user_id: int, field: str) -> str:
@@ -95,10 +98,9 @@ def mask(field: str, value: SecretStr | None) -> str | None:
     """How a stored field is shown: secrets by their last 4 characters at most."""
     if value is None:
         return None
-    plain = value.get_secret_value()
     if not FIELDS_BY_NAME[field].secret:
-        return plain
-    return "****" + plain[-4:] if len(plain) >= 12 else "****"
+        return value.get_secret_value()
+    return mask_secret(value)
 
 
 def validate_update(field: str, value: str | None) -> str | None:

@@ -13,6 +13,7 @@ from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
 from chatgate.limits import Limiter, make_limiter
 from chatgate.metrics import Metrics
+from chatgate.providers.chat import ProviderOptions
 from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
 
@@ -33,6 +34,12 @@ class Runtime:
             max_retries=settings.upstream_max_retries,
         )
         self.metrics = Metrics()
+        self.base_urls = settings.base_urls
+        self.provider_options = ProviderOptions(
+            anthropic_version=settings.anthropic_version,
+            azure_api_version=settings.azure_api_version,
+            azure_deployments=settings.azure_deployments,
+        )
         self._db: Database | None = None
         self._http: aiohttp.ClientSession | None = None
         self._keyring: Keyring | None = None

@@ -98,10 +98,46 @@ class Settings(BaseSettings):
     )
     upstream_max_retries: int = Field(default=2, ge=0, description="Retries before the first byte.")
 
+    # Provider roots, as each provider's official SDK takes them: for the
+    # OpenAI-compatible ones, the URL that /chat/completions is appended to.
+    # Every setting named <provider>_base_url is that provider's (see base_urls).
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",
         validation_alias=AliasChoices("CHATGATE_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
         description="OpenAI API root that /chat/completions is appended to.",
+    )
+    anthropic_base_url: str = Field(
+        default="https://api.anthropic.com", description="Anthropic API root (/v1/messages)."
+    )
+    google_base_url: str = Field(
+        default="https://generativelanguage.googleapis.com",
+        description="Google Gemini API root (/v1beta/models/...).",
+    )
+    mistral_base_url: str = Field(
+        default="https://api.mistral.ai/v1", description="Mistral root for /chat/completions."
+    )
+    groq_base_url: str = Field(
+        default="https://api.groq.com/openai/v1", description="Groq root for /chat/completions."
+    )
+    perplexity_base_url: str = Field(
+        default="https://api.perplexity.ai", description="Perplexity root for /chat/completions."
+    )
+    openrouter_base_url: str = Field(
+        default="https://openrouter.ai/api/v1",
+        description="OpenRouter root for /chat/completions.",
+    )
+    anthropic_version: str = Field(
+        default="2023-06-01", description="The anthropic-version header sent to Anthropic."
+    )
+    azure_api_version: str = Field(
+        default="2024-10-21", description="The api-version query parameter sent to Azure OpenAI."
+    )
+    azure_deployments: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Azure deployments by model, as JSON ({"gpt-4o": "my-gpt4o"}), for models '
+            "the profile has no deployment field for."
+        ),
     )
 
     provider_env: dict[str, SecretStr] = Field(
@@ -118,10 +154,29 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("openai_base_url")
+    @field_validator(
+        "openai_base_url",
+        "anthropic_base_url",
+        "google_base_url",
+        "mistral_base_url",
+        "groq_base_url",
+        "perplexity_base_url",
+        "openrouter_base_url",
+    )
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @property
+    def base_urls(self) -> dict[str, str]:
+        """Each provider's root, by provider name."""
+        return {
+            name.removesuffix("_base_url"): getattr(self, name)
+            for name in type(self).model_fields
+            if name.endswith("_base_url")
+        }
 
     @property
     def effective_database_url(self) -> str:

@@ -24,6 +24,7 @@ from chatgate.auth import hash_token, make_token
 from chatgate.crypto import Keyring, load_secret
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
+from chatgate.profile_fields import FIELDS_BY_NAME, PROFILE_FIELDS
 from chatgate.profiles import update_profile
 
 PG_ADMIN_URL = os.environ.get(
@@ -119,14 +120,18 @@ class Server:
             raise AssertionError(f"chatgate {' '.join(args)} failed: {result.stderr}")
         return result
 
-    def create_user(self, *, openai_key: str | None = None, org: str | None = None) -> str:
-        """A new user with a unique name and an access token, made in-process
-        against the server's database (the CLI has tests of its own)."""
+    def create_user(
+        self, *, openai_key: str | None = None, org: str | None = None, **fields: str
+    ) -> str:
+        """A new user with a unique name, an access token and the given profile
+        fields, made in-process against the server's database (the CLI has
+        tests of its own)."""
         token = make_token()
         self.secrets_used.add(token)
-        if openai_key:
-            self.secrets_used.add(openai_key)
-        changes = {"openai_api_key": openai_key, "openai_organization_id": org}
+        changes = {"openai_api_key": openai_key, "openai_organization_id": org, **fields}
+        self.secrets_used.update(
+            value for name, value in changes.items() if value and FIELDS_BY_NAME[name].secret
+        )
 
         async def work() -> None:
             db = Database(make_engine(self.database_url))
@@ -148,17 +153,42 @@ class Server:
         asyncio.run(work())
         return token
 
+    def create_custom_model(self, token: str, **fields: Any) -> dict[str, Any]:
+        """A custom model made through the API, as the front end makes one."""
+        body = {"name": "Local", "model_id": "fake-local-model", "context_length": 4096, **fields}
+        if body.get("api_key"):
+            self.secrets_used.add(body["api_key"])
+        response = httpx.post(
+            self.base_url + "/api/models", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
 
 def base_env(
     tmp: Path, upstream: Upstream, database_url: str, extra: dict[str, str]
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATGATE_", "OPENAI_"))}
+    provider_vars = {f.env_var for f in PROFILE_FIELDS}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CHATGATE_", "OPENAI_")) and k not in provider_vars
+    }
     env.update(
         CHATGATE_DATA_DIR=str(tmp / "data"),
         CHATGATE_DATABASE_URL=database_url,
         CHATGATE_MAX_BODY_BYTES=str(2 * 1024 * 1024),
         CHATGATE_UPSTREAM_MAX_RETRIES="2",
+        # The fake serves every provider: each at its own path under one root.
         OPENAI_BASE_URL=upstream.url,
+        CHATGATE_ANTHROPIC_BASE_URL=upstream.root,
+        CHATGATE_GOOGLE_BASE_URL=upstream.root,
+        CHATGATE_MISTRAL_BASE_URL=upstream.url,
+        CHATGATE_GROQ_BASE_URL=upstream.url,
+        CHATGATE_PERPLEXITY_BASE_URL=upstream.url,
+        CHATGATE_OPENROUTER_BASE_URL=upstream.url,
+        CHATGATE_AZURE_DEPLOYMENTS='{"gpt-4o": "team-4o"}',
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from chatgate.fake_openai import reply_pieces
+from chatgate.fake import reply_pieces
 from tests.e2e.conftest import CHAT_PATH, Server, Upstream, chat_body, read_answer
 
 FULL_ANSWER = "".join(reply_pieces(12))

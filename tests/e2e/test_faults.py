@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from chatgate.fake_openai import reply_pieces
+from chatgate.fake import reply_pieces
 from tests.e2e.conftest import (
     CHAT_PATH,
     Server,
@@ -69,7 +69,12 @@ def nothing_left_behind(fault_server: Server, upstream: Upstream) -> Iterator[No
 FAULTS = [
     # (directive, status, body): before the first byte, a JSON error
     ("status=400", 400, "Fake failure with status 400"),
-    ("status=401", 401, "OpenAI API Key is incorrect. Please fix it in your profile settings."),
+    ("status=401", 401, "Fake failure with status 401"),  # a 401 that is not about the key
+    (
+        "status=401 code=invalid_api_key",
+        401,
+        "OpenAI API Key is incorrect. Please fix it in your profile settings.",
+    ),
     ("status=403", 403, "Fake failure with status 403"),
     ("status=404", 404, "Fake failure with status 404"),
     ("status=429 retry_after=0", 429, "Fake failure with status 429"),

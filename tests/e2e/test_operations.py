@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chatgate.fake_openai import reply_pieces
+from chatgate.fake import reply_pieces
 from tests.e2e.conftest import (
     CHAT_PATH,
     Server,

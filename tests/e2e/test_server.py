@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatgate.providers import PROVIDERS
 from tests.e2e.conftest import (
     CHAT_PATH,
     Server,
@@ -41,7 +42,8 @@ def impatient_server(
 @pytest.fixture(scope="module")
 def unreachable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("unreachable")
-    nowhere = Upstream(url=f"http://127.0.0.1:{free_port()}/v1", root="")
+    root = f"http://127.0.0.1:{free_port()}"
+    nowhere = Upstream(url=root + "/v1", root=root)
     extra = {"CHATGATE_UPSTREAM_MAX_RETRIES": "1"}
     yield from run_server(tmp, nowhere, f"sqlite:///{tmp / 'chatgate.db'}", extra)
 
@@ -156,10 +158,14 @@ def test_health_and_readiness(server: Server) -> None:
     assert httpx.get(server.base_url + "/readyz").json() == {"status": "ready"}
 
 
-def test_openapi_page_documents_the_chat_route(server: Server) -> None:
+def test_openapi_page_documents_every_route(server: Server) -> None:
     schema = httpx.get(server.base_url + "/openapi.json").json()
-    assert "/api/chat/openai" in schema["paths"]
-    assert "/api/profile" in schema["paths"]
+    for provider in PROVIDERS:
+        assert f"/api/chat/{provider.name}" in schema["paths"]
+    custom_body = schema["paths"]["/api/chat/custom"]["post"]["requestBody"]
+    assert custom_body["content"]["application/json"]["schema"]["$ref"].endswith("CustomChatBody")
+    assert "customModelId" in schema["components"]["schemas"]["CustomChatBody"]["required"]
+    assert {"/api/profile", "/api/models", "/api/models/{custom_model_id}"} <= set(schema["paths"])
     assert httpx.get(server.base_url + "/docs").status_code == 200
 
 

@@ -4,7 +4,8 @@ import orjson
 import pytest
 
 from chatgate.models import DEFAULT_RULE, REASONING, rule_for
-from chatgate.providers.openai import ChatRequest, build_payload
+from chatgate.providers.chat import ChatRequest
+from chatgate.providers.openai import build_payload
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_unknown_model_gets_the_default_rule() -> None:
 
 def test_payload_for_gpt_4o() -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
-    body = orjson.loads(build_payload(ChatRequest("gpt-4o", 0.7, messages)))
+    body = orjson.loads(build_payload(ChatRequest("gpt-4o", 0.7, messages), model="gpt-4o"))
     assert body == {
         "model": "gpt-4o",
         "messages": messages,
@@ -49,11 +50,13 @@ def test_payload_for_gpt_4o() -> None:
 
 
 def test_payload_for_a_reasoning_model_sends_neither_temperature_nor_max_tokens() -> None:
-    body = orjson.loads(build_payload(ChatRequest("o1-preview", 1.0, [{"role": "user"}])))
+    body = orjson.loads(
+        build_payload(ChatRequest("o1-preview", 1.0, [{"role": "user"}]), model="o1-preview")
+    )
     assert body == {"model": "o1-preview", "messages": [{"role": "user"}], "stream": True}
 
 
 def test_payload_without_temperature_leaves_it_to_the_provider() -> None:
-    body = orjson.loads(build_payload(ChatRequest("gpt-4-turbo", None, [])))
+    body = orjson.loads(build_payload(ChatRequest("gpt-4-turbo", None, []), model="gpt-4-turbo"))
     assert "temperature" not in body
     assert "max_tokens" not in body

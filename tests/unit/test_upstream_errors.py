@@ -4,11 +4,10 @@ import orjson
 import pytest
 
 from chatgate.errors import ApiKeyIncorrect, UpstreamError
-from chatgate.providers.openai import delta_text
+from chatgate.providers.openai import delta_text, openai_key_rejected
 from chatgate.providers.upstream import (
     backoff_seconds,
     error_message,
-    openai_key_rejected,
     redact,
     status_error,
 )

@@ -1,4 +1,4 @@
-"""POST /api/chat/openai: Chatbot UI's chat route.
+"""POST /api/chat/<provider>: Chatbot UI's chat routes, one per provider.
 
 A plain ASGI endpoint rather than a FastAPI route: it is the hot path, and the
 framework's per-request and per-chunk machinery would cost more than the relay.
@@ -7,16 +7,18 @@ framework's per-request and per-chunk machinery would cost more than the relay.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
 
 from chatgate.auth import authenticate, bearer_token
+from chatgate.custom_models import load_custom_model
 from chatgate.errors import BadRequest, ChatgateError
 from chatgate.profiles import check_api_key, load_profile
-from chatgate.providers import openai
-from chatgate.providers.openai import ChatRequest
+from chatgate.providers import Provider
+from chatgate.providers.chat import Access, ChatRequest
+from chatgate.providers.sse import stream_text
 from chatgate.runtime import Runtime
 from chatgate.streaming import (
     ClientDisconnected,
@@ -34,11 +36,14 @@ Scope = dict[str, Any]
 
 
 class ChatEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
+    """One instance per provider of chatgate.providers.PROVIDERS."""
+
+    def __init__(self, runtime: Runtime, provider: Provider) -> None:
         self.runtime = runtime
+        self.provider = provider
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        runtime, settings = self.runtime, self.runtime.settings
+        runtime, provider = self.runtime, self.provider
         state = scope.setdefault("state", {})
         request_id = state.get("request_id", "-")
         try:
@@ -48,26 +53,19 @@ class ChatEndpoint:
             await runtime.limiter.check_rate(owner.user_id)
             body = await read_body(
                 receive,
-                limit=settings.max_body_bytes,
+                limit=runtime.settings.max_body_bytes,
                 content_length=header(scope, b"content-length"),
             )
-            chat = parse_chat_body(body)
-            if settings.log_content:
+            chat = parse_chat_body(body, custom_model=provider.key_field is None)
+            if runtime.settings.log_content:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": request_id, "content": content})
-            profile = await load_profile(
-                db=runtime.db,
-                keyring=runtime.keyring,
-                user_id=owner.user_id,
-                provider_env=settings.provider_env,
-            )
-            pieces = openai.stream_chat(
+            chat, access = await self.resolve_access(owner.user_id, chat)
+            pieces = stream_text(
                 runtime.http,
-                base_url=settings.openai_base_url,
-                api_key=check_api_key(profile.get("openai_api_key"), "OpenAI"),
-                organization=profile.plain("openai_organization_id"),
-                body=openai.build_payload(chat),
+                provider.build_call(chat, access),
                 policy=runtime.policy,
+                provider_name=provider.display_name,
             )
             async with runtime.limiter.stream_slot(owner.user_id, request_id):
                 with runtime.metrics.active_answers.track_inprogress():
@@ -80,15 +78,52 @@ class ChatEndpoint:
         except StreamAborted as exc:
             state["outcome"] = "cut_off"
             runtime.metrics.answers_cut_off.inc()
-            log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
+            log.warning(
+                "%s answer cut off mid-stream: %s",
+                provider.name,
+                exc,
+                extra={"request_id": request_id},
+            )
         except ChatgateError as exc:
             if exc.status >= 500:
                 log.warning("%s", exc.message, extra={"request_id": request_id})
             headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
             await send_json(send, exc.status, {"message": exc.message}, headers)
         except Exception:
-            log.exception("chat request failed", extra={"request_id": request_id})
+            log.exception(
+                "chat request to %s failed", provider.name, extra={"request_id": request_id}
+            )
             await send_json(send, 500, {"message": "An unexpected error occurred"}, [])
+
+    async def resolve_access(self, user_id: int, chat: ChatRequest) -> tuple[ChatRequest, Access]:
+        """Whose key, and where it goes: the profile (overlaid by the environment),
+        or for the custom route the caller's own custom model."""
+        runtime, provider = self.runtime, self.provider
+        if provider.key_field is None:
+            assert chat.custom_model_id is not None
+            model = await load_custom_model(
+                db=runtime.db,
+                keyring=runtime.keyring,
+                user_id=user_id,
+                custom_model_id=chat.custom_model_id,
+            )
+            access = Access(
+                api_key=model.api_key, base_url=model.base_url, options=runtime.provider_options
+            )
+            return replace(chat, model=model.model_id), access
+        profile = await load_profile(
+            db=runtime.db,
+            keyring=runtime.keyring,
+            user_id=user_id,
+            provider_env=runtime.settings.provider_env,
+        )
+        access = Access(
+            api_key=check_api_key(profile.get(provider.key_field), provider.display_name),
+            base_url=runtime.base_urls.get(provider.name, ""),
+            profile=profile.plain_fields(),
+            options=runtime.provider_options,
+        )
+        return chat, access
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -98,8 +133,9 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def parse_chat_body(body: bytes) -> ChatRequest:
-    """Chatbot UI's ``{chatSettings, messages}``; other fields are ignored."""
+def parse_chat_body(body: bytes, *, custom_model: bool = False) -> ChatRequest:
+    """Chatbot UI's ``{chatSettings, messages}`` (and ``customModelId`` for the
+    custom route); other fields are ignored."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -129,70 +165,13 @@ def parse_chat_body(body: bytes) -> ChatRequest:
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             raise BadRequest(f"messages[{index}] must be an object with role and content")
-    return ChatRequest(model=model, temperature=temperature, messages=messages)
-
-
-class ChatSettingsDoc(BaseModel):
-    model: str = Field(examples=["gpt-4o"])
-    temperature: float | None = Field(default=None, ge=0, le=2, examples=[0.5])
-
-
-class ChatBodyDoc(BaseModel):
-    chatSettings: ChatSettingsDoc
-    messages: list[dict[str, Any]] = Field(
-        min_length=1,
-        description="OpenAI chat messages, passed to the provider untouched (image parts too).",
-        examples=[[{"role": "user", "content": "Hello"}]],
+    custom_model_id = data.get("customModelId") if custom_model else None
+    if custom_model and (not isinstance(custom_model_id, str) or not custom_model_id):
+        raise BadRequest(
+            "customModelId is missing"
+            if custom_model_id is None
+            else "customModelId must be a non-empty string"
+        )
+    return ChatRequest(
+        model=model, temperature=temperature, messages=messages, custom_model_id=custom_model_id
     )
-
-
-_ERROR = {
-    "description": "",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"message": {"type": "string"}},
-                "required": ["message"],
-            }
-        }
-    },
-}
-
-_BODY_SCHEMA = ChatBodyDoc.model_json_schema(ref_template="#/components/schemas/{model}")
-
-CHAT_OPENAPI: dict[str, Any] = {
-    "schemas": {**_BODY_SCHEMA.pop("$defs"), "ChatBody": _BODY_SCHEMA},
-    "paths": {
-        "/api/chat/openai": {
-            "post": {
-                "tags": ["chat"],
-                "summary": "Stream an OpenAI chat completion as plain text",
-                "operationId": "chat_openai",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ChatBody"}}
-                    },
-                },
-                "responses": {
-                    "200": {
-                        "description": "The answer text, streamed as it arrives.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    },
-                    **{
-                        str(status): {**_ERROR, "description": text}
-                        for status, text in (
-                            (400, "Invalid body, or no API key in the profile"),
-                            (401, "Missing or invalid token, or the provider rejected the key"),
-                            (413, "Body over the configured limit"),
-                            (429, "The provider's rate limit (Retry-After passed on)"),
-                            (502, "The provider could not be reached"),
-                            (504, "The provider did not answer in time"),
-                        )
-                    },
-                },
-            }
-        }
-    },
-}

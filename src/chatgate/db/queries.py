@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chatgate.db.tables import access_tokens, profiles, users
+from chatgate.db.tables import access_tokens, custom_models, profiles, users
 from chatgate.errors import Conflict, ServiceUnavailable
 from chatgate.profile_fields import FIELD_NAMES
 
@@ -53,6 +54,32 @@ class TokenOwner:
     user_id: int
     username: str
     last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCustomModel:
+    """A custom model's row, its key still sealed."""
+
+    id: str
+    user_id: int
+    name: str
+    description: str
+    base_url: str
+    api_key: str | None
+    model_id: str
+    context_length: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _custom_model(row: Row[Any]) -> StoredCustomModel:
+    return StoredCustomModel(
+        **{
+            **row._asdict(),
+            "created_at": _aware(row.created_at),
+            "updated_at": _aware(row.updated_at),
+        }
+    )
 
 
 class Database:
@@ -209,3 +236,55 @@ class Database:
             )
             if not result.rowcount:
                 await conn.execute(insert(profiles).values(user_id=user_id, **values))
+
+    # custom models: every query is scoped to the owner, so another user's
+    # model is as absent as one that does not exist
+
+    async def create_custom_model(self, *, model: StoredCustomModel) -> None:
+        async with self._begin() as conn:
+            await conn.execute(insert(custom_models).values(**asdict(model)))
+
+    async def list_custom_models(self, *, user_id: int) -> list[StoredCustomModel]:
+        async with self._begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(custom_models)
+                    .where(custom_models.c.user_id == user_id)
+                    .order_by(custom_models.c.created_at, custom_models.c.id)
+                )
+            ).all()
+        return [_custom_model(row) for row in rows]
+
+    async def get_custom_model(
+        self, *, user_id: int, custom_model_id: str
+    ) -> StoredCustomModel | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(custom_models).where(
+                        custom_models.c.id == custom_model_id, custom_models.c.user_id == user_id
+                    )
+                )
+            ).first()
+        return None if row is None else _custom_model(row)
+
+    async def update_custom_model(
+        self, *, user_id: int, custom_model_id: str, values: Mapping[str, object]
+    ) -> bool:
+        """Set the given columns; False when the user has no such model."""
+        async with self._begin() as conn:
+            result = await conn.execute(
+                update(custom_models)
+                .where(custom_models.c.id == custom_model_id, custom_models.c.user_id == user_id)
+                .values(**values, updated_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    async def delete_custom_model(self, *, user_id: int, custom_model_id: str) -> bool:
+        async with self._begin() as conn:
+            result = await conn.execute(
+                delete(custom_models).where(
+                    custom_models.c.id == custom_model_id, custom_models.c.user_id == user_id
+                )
+            )
+        return bool(result.rowcount)

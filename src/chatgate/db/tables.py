@@ -54,3 +54,22 @@ profiles = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     *(Column(name, Text, nullable=True) for name in FIELD_NAMES),
 )
+
+# A user's own OpenAI-compatible models (Chatbot UI's "models"); api_key is
+# sealed (see chatgate.crypto) and may be absent for local servers.
+custom_models = Table(
+    "custom_models",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("api_key", Text, nullable=True),
+    Column("model_id", Text, nullable=False),
+    Column("context_length", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,38 +1,22 @@
-"""OpenAI chat completions (and every server that speaks its wire format)."""
+"""OpenAI chat completions, and every server that speaks its wire format
+(Mistral, Groq, Perplexity, OpenRouter, custom models; Azure's payload)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 from pydantic import SecretStr
 
-from chatgate.errors import StreamBroken, UpstreamError
+from chatgate.errors import UpstreamError
 from chatgate.models import rule_for
-from chatgate.providers.upstream import (
-    UpstreamPolicy,
-    iter_sse_data,
-    openai_key_rejected,
-    post_for_stream,
-    set_idle_timeout,
-)
+from chatgate.providers.chat import Access, ChatRequest, UpstreamCall, only_status_401
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """What the front end asked for: the model settings and the messages as sent."""
-
-    model: str
-    temperature: float | None
-    messages: Sequence[Any]
-
-
-def build_payload(chat: ChatRequest) -> bytes:
+def build_payload(chat: ChatRequest, *, model: str) -> bytes:
+    """The chat completion request; the rules are those of the model the user picked."""
     rule = rule_for(chat.model)
-    payload: dict[str, Any] = {"model": chat.model, "messages": chat.messages}
+    payload: dict[str, Any] = {"model": model, "messages": chat.messages}
     if rule.temperature and chat.temperature is not None:
         payload["temperature"] = chat.temperature
     if rule.max_tokens is not None:
@@ -56,69 +40,44 @@ def delta_text(event: Any) -> str:
     if not isinstance(event, dict):
         return ""
     choices = event.get("choices")
-    if not choices or not isinstance(choices, list):
-        error = event.get("error")
-        if error is not None:
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            raise UpstreamError(str(message or "The provider reported an error mid-answer"))
-        return ""
-    choice = choices[0]
-    delta = choice.get("delta") if isinstance(choice, dict) else None
-    content = delta.get("content") if isinstance(delta, dict) else None
-    return content if isinstance(content, str) else ""
+    if choices and isinstance(choices, list):
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if content and isinstance(content, str):
+            return content
+    # Only a chunk without text can be an in-band error (OpenRouter's come with
+    # an empty choice), so the text path pays nothing for this check.
+    error = event.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise UpstreamError(str(message or "The provider reported an error mid-answer"))
+    return ""
 
 
-async def stream_chat(
-    http: aiohttp.ClientSession,
-    *,
-    base_url: str,
-    api_key: SecretStr | None,
-    organization: str | None,
-    body: bytes,
-    policy: UpstreamPolicy,
-    provider_name: str = "OpenAI",
-) -> AsyncGenerator[str, None]:
-    """The answer's text, one piece per read off the wire."""
-    response = await post_for_stream(
-        http,
-        url=base_url + "/chat/completions",
-        headers=request_headers(api_key, organization),
-        body=body,
-        policy=policy,
-        provider_name=provider_name,
+def openai_key_rejected(status: int, message: str, code: str | None) -> bool:
+    # OpenAI also answers 401 for a wrong organization: only this one is the key.
+    return status == 401 and ("incorrect api key" in message.lower() or code == "invalid_api_key")
+
+
+def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
+    """OpenAI itself: the organization header, and its own wrong-key answer."""
+    return UpstreamCall(
+        url=access.base_url + "/chat/completions",
+        headers=request_headers(access.api_key, access.profile.get("openai_organization_id")),
+        body=build_payload(chat, model=chat.model),
         key_rejected=openai_key_rejected,
+        event_text=delta_text,
     )
-    started = False
-    try:
-        async for payloads in iter_sse_data(response, provider_name=provider_name):
-            parts: list[str] = []
-            failure: UpstreamError | None = None
-            for payload in payloads:
-                if payload == b"[DONE]":
-                    break
-                try:
-                    text = delta_text(orjson.loads(payload))
-                except orjson.JSONDecodeError as exc:
-                    failure = StreamBroken(f"{provider_name} sent a malformed event")
-                    failure.__cause__ = exc
-                    break
-                except UpstreamError as exc:
-                    failure = exc
-                    break
-                if text:
-                    parts.append(text)
-            if failure is not None:
-                # The text that came before the failure still reaches the client.
-                if parts:
-                    yield "".join(parts)
-                raise failure
-            if parts:
-                if not started:
-                    started = True
-                    set_idle_timeout(response, policy.idle_timeout)
-                yield "".join(parts)
-    finally:
-        if response.content.is_eof():
-            response.release()  # a finished answer: the connection goes back to the pool
-        else:
-            response.close()  # an unfinished one must stop the upstream, not be drained
+
+
+def build_compatible_call(chat: ChatRequest, access: Access) -> UpstreamCall:
+    """An OpenAI-compatible server: the key is its only credential, so any 401
+    means the key was refused; no key (a local server) sends no Authorization."""
+    return UpstreamCall(
+        url=access.base_url + "/chat/completions",
+        headers=request_headers(access.api_key, None),
+        body=build_payload(chat, model=chat.model),
+        key_rejected=only_status_401,
+        event_text=delta_text,
+    )

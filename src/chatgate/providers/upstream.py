@@ -1,5 +1,5 @@
-"""Talking HTTP to a provider: the request with its retries, error bodies turned
-into messages, and server-sent events read off the wire.
+"""Talking HTTP to a provider: the shared session, the request with its
+retries, and error bodies turned into messages.
 
 Every aiohttp exception is translated here, once, into chatgate's own errors;
 nothing above the providers catches an HTTP client's exception.
@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -19,15 +19,16 @@ import orjson
 
 from chatgate.errors import (
     ApiKeyIncorrect,
-    StreamBroken,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from chatgate.providers.chat import KeyRejected
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# As the providers' own SDKs retry; 529 is Anthropic's "overloaded".
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_ERROR_BODY = 64 * 1024
 MAX_RETRY_AFTER = 60.0
 # Provider errors echo part of the key ("Incorrect API key provided: sk-abc***xyz").
@@ -65,6 +66,8 @@ def error_message(body: bytes, fallback: str) -> tuple[str, str | None]:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         text = body.decode("utf-8", "replace").strip()
+        if text.startswith("<"):  # a proxy's HTML error page says nothing the status does not
+            return fallback, None
         return (redact(text[:500]) or fallback), None
     if isinstance(data, list) and data:  # Gemini wraps its error in a list
         data = data[0]
@@ -77,14 +80,6 @@ def error_message(body: bytes, fallback: str) -> tuple[str, str | None]:
     if isinstance(error, str) and error:
         return redact(error), None
     return fallback, None
-
-
-KeyRejected = Callable[[int, str, str | None], bool]
-
-
-def openai_key_rejected(status: int, message: str, code: str | None) -> bool:
-    # Every 401 is about the key, and its text echoes part of it: never passed on.
-    return status == 401
 
 
 def status_error(
@@ -189,33 +184,3 @@ def set_idle_timeout(response: aiohttp.ClientResponse, seconds: float) -> None:
     connection = response.connection
     if connection is not None and connection.protocol is not None:
         connection.protocol.read_timeout = seconds
-
-
-async def iter_sse_data(
-    response: aiohttp.ClientResponse, *, provider_name: str
-) -> AsyncIterator[list[bytes]]:
-    """For each read off the wire, the ``data:`` payloads of the complete lines in it.
-
-    Tolerant as an SSE reader should be: comments, ``event:`` lines, blank
-    keep-alives, CRLF line ends and lines split across reads.
-    """
-    pending = b""
-    content = response.content
-    try:
-        while True:
-            data = await content.readany()
-            if not data:
-                break
-            if pending:
-                data = pending + data
-            lines = data.split(b"\n")
-            pending = lines.pop()
-            payloads = [line[5:].strip() for line in lines if line.startswith(b"data:")]
-            if payloads:
-                yield payloads
-    except aiohttp.ServerTimeoutError as exc:
-        raise UpstreamTimeout(provider_name, "stalled mid-answer") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise StreamBroken(f"{provider_name} closed the connection mid-answer") from exc
-    if pending.startswith(b"data:"):
-        yield [pending[5:].strip()]

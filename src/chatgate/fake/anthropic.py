@@ -1,0 +1,148 @@
+"""Anthropic's messages API: its named events (``message_start`` ...
+``message_stop``, ``ping``, ``error``) and its error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from chatgate.fake.answer import (
+    STATS,
+    directives,
+    json_response,
+    key_is_bad,
+    read_json,
+    sse,
+    stream_answer,
+)
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+def error_response(status: int, message: str, code: str | None = None) -> web.Response:
+    error = {"type": code or ERROR_TYPES.get(status, "api_error"), "message": message}
+    return json_response(status, {"type": "error", "error": error, "request_id": "req_fake"})
+
+
+class AnthropicWire:
+    def __init__(self, model: str, message_id: str) -> None:
+        self.model = model
+        self.message_id = message_id
+
+    def error(self, status: int, message: str, code: str | None = None) -> web.Response:
+        return error_response(status, message, code)
+
+    def prelude(self) -> list[bytes]:
+        message: dict[str, Any] = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 1},
+        }
+        block = {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "text", "text": ""},
+        }
+        return [
+            sse({"type": "message_start", "message": message}, "message_start"),
+            sse(block, "content_block_start"),
+            sse({"type": "ping"}, "ping"),
+        ]
+
+    def piece(self, text: str) -> bytes:
+        delta = {"type": "text_delta", "text": text}
+        return sse(
+            {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
+        )
+
+    def in_band_error(self) -> bytes:
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        return sse({"type": "error", "error": error}, "error")
+
+    def epilogue(self) -> list[bytes]:
+        delta = {"stop_reason": "end_turn", "stop_sequence": None}
+        return [
+            sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            sse(
+                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 12}},
+                "message_delta",
+            ),
+            sse({"type": "message_stop"}, "message_stop"),
+        ]
+
+
+def content_problem(messages: list[Any]) -> str | None:
+    """What Anthropic would refuse in the messages, as its error message says it."""
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            role = message.get("role") if isinstance(message, dict) else None
+            return (
+                f'messages: Unexpected role "{role}". The Messages API accepts a top-level '
+                '`system` parameter, not "system" as an input message role.'
+            )
+        content = message.get("content")
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            return f"messages.{i}.content: Input should be a valid list"
+        for j, block in enumerate(content):
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "text" and isinstance(block.get("text"), str):
+                continue
+            if kind == "image" and isinstance(block.get("source"), dict):
+                source = block["source"]
+                if source.get("type") == "url" or (
+                    source.get("type") == "base64"
+                    and source.get("media_type")
+                    and source.get("data")
+                ):
+                    continue
+            return f"messages.{i}.content.{j}: Input does not match any block type"
+    return None
+
+
+def last_text(messages: list[Any]) -> str:
+    content = messages[-1].get("content") if messages else None
+    if isinstance(content, list):
+        return " ".join(b.get("text", "") for b in content if b.get("type") == "text")
+    return content if isinstance(content, str) else ""
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request)
+    key = request.headers.get("x-api-key", "")
+    if not key:
+        return error_response(401, "x-api-key header is required")
+    if key_is_bad(key):
+        return error_response(401, "invalid x-api-key")
+    if "anthropic-version" not in request.headers:
+        return error_response(400, "anthropic-version: header is required")
+    if not isinstance(body, dict):
+        return error_response(400, "The request body is not valid JSON.")
+    for field in ("model", "messages", "max_tokens"):
+        if field not in body:
+            return error_response(400, f"{field}: Field required")
+    if not isinstance(body["messages"], list):
+        return error_response(400, "messages: Input should be a valid list")
+    problem = content_problem(body["messages"])
+    if problem:
+        return error_response(400, problem)
+    if body.get("stream") is not True:
+        return error_response(400, "the fake answers streaming requests only")
+    wire = AnthropicWire(str(body["model"]), f"msg_fake{request.app[STATS]['started']}")
+    return await stream_answer(request, wire, directives(last_text(body["messages"])))

@@ -1,0 +1,68 @@
+"""What every provider module is given and gives back.
+
+A provider turns the front end's ``ChatRequest`` and the caller's ``Access``
+into an ``UpstreamCall``: the HTTP request to send, and how to read text (and
+in-band errors) out of the events that come back. Building the call is pure;
+sending it is shared (see ``chatgate.providers.sse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+
+# (status, message, code) of an upstream error: is it the provider refusing the key?
+KeyRejected = Callable[[int, str, str | None], bool]
+# One decoded server-sent event: its text ("" for none). Raises UpstreamError
+# for an in-band error event.
+EventText = Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What the front end asked for: the model settings and the messages as sent."""
+
+    model: str
+    temperature: float | None
+    messages: Sequence[Any]
+    custom_model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """The operator's provider settings, read once at start."""
+
+    anthropic_version: str = "2023-06-01"
+    azure_api_version: str = "2024-10-21"
+    azure_deployments: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How this caller reaches the provider, resolved from the profile and settings."""
+
+    api_key: SecretStr | None
+    base_url: str
+    # The profile's non-secret fields (organization, Azure endpoint and deployments).
+    profile: Mapping[str, str] = field(default_factory=dict)
+    options: ProviderOptions = field(default_factory=ProviderOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    key_rejected: KeyRejected
+    event_text: EventText
+
+
+BuildCall = Callable[[ChatRequest, Access], UpstreamCall]
+
+
+def only_status_401(status: int, _message: str, _code: str | None) -> bool:
+    """For providers whose only credential is the key: any 401 means it was refused."""
+    return status == 401

@@ -1,0 +1,99 @@
+"""Reading server-sent events into text, against a loopback server that
+sends exactly the bytes a test gives it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp import web
+
+from chatgate.errors import UpstreamError
+from chatgate.providers import anthropic, openai
+from chatgate.providers.chat import EventText, UpstreamCall, only_status_401
+from chatgate.providers.sse import stream_text
+from chatgate.providers.upstream import UpstreamPolicy
+
+Serve = Callable[[list[bytes]], str]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """Serve the given writes, one after another, as an event stream; returns its URL."""
+    writes: list[bytes] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for data in writes:
+            await response.write(data)
+            await asyncio.sleep(0.01)  # each write its own read on the other side
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/stream", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    await web.SockSite(runner, sock).start()
+
+    def set_writes(chunks: list[bytes]) -> str:
+        writes[:] = chunks
+        return f"http://127.0.0.1:{port}/stream"
+
+    yield set_writes
+    await runner.cleanup()
+
+
+async def collect(url: str, event_text: EventText, into: list[str]) -> None:
+    call = UpstreamCall(
+        url=url, headers={}, body=b"{}", key_rejected=only_status_401, event_text=event_text
+    )
+    async with aiohttp.ClientSession() as http:
+        async for piece in stream_text(
+            http, call, policy=UpstreamPolicy(max_retries=0), provider_name="Test"
+        ):
+            into.append(piece)
+
+
+def chunk(text: str) -> bytes:
+    return b"data: " + orjson.dumps({"choices": [{"delta": {"content": text}}]}) + b"\r\n\r\n"
+
+
+async def test_events_split_across_reads_and_crlf_lines_are_read_whole(serve: Serve) -> None:
+    first, second = chunk("Hello "), chunk("world")
+    url = serve(
+        [first[:10], first[10:] + second[:5], second[5:], b": keep-alive\n\ndata: [DONE]\n\n"]
+    )
+    received: list[str] = []
+    await collect(url, openai.delta_text, received)
+    assert "".join(received) == "Hello world"
+
+
+async def test_text_before_an_error_event_still_arrives(serve: Serve) -> None:
+    error = {"type": "error", "error": {"type": "api_error", "message": "Internal"}}
+    delta = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Partial"}}
+    text_event = b"event: content_block_delta\ndata: " + orjson.dumps(delta) + b"\n\n"
+    error_event = b"event: error\ndata: " + orjson.dumps(error) + b"\n\n"
+    url = serve([text_event + error_event])
+    received: list[str] = []
+    with pytest.raises(UpstreamError, match="Internal") as raised:
+        await collect(url, anthropic.event_text, received)
+    assert received == ["Partial"]
+    assert raised.value.status == 500
+
+
+async def test_a_key_echoed_in_an_error_event_is_redacted(serve: Serve) -> None:
+    error = {"error": {"message": "Incorrect API key provided: sk-live-abcdef123456"}}
+    url = serve([b"data: " + orjson.dumps(error) + b"\n\n"])
+    with pytest.raises(UpstreamError) as raised:
+        await collect(url, openai.delta_text, [])
+    assert "abcdef123456" not in raised.value.message
+    assert raised.value.message.startswith("Incorrect API key provided: ")
