@@ -69,7 +69,9 @@ def test_transient_statuses_are_retryable(status: int) -> None:
 
 
 def test_a_body_that_is_not_json_still_gives_a_message() -> None:
-    assert make_error(502, b"<html>Bad gateway</html>").message == "<html>Bad gateway</html>"
+    assert make_error(502, b"upstream connect error").message == "upstream connect error"
+    # A proxy's HTML error page says nothing the status does not.
+    assert make_error(502, b"<html>Bad gateway</html>").message == "OpenAI answered with status 502"
     assert make_error(503, b"").message == "OpenAI answered with status 503"
 
 
