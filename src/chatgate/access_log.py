@@ -12,11 +12,10 @@ import time
 from typing import Any
 
 from chatgate.metrics import Metrics
-from chatgate.streaming import Message, Receive, Send
+from chatgate.streaming import Message, Receive, Scope, Send
 
 log = logging.getLogger("chatgate.access")
 
-Scope = dict[str, Any]
 ASGIApp = Any
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,8 +24,34 @@ from chatgate.errors import ChatgateError, describe_validation_errors
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
+from chatgate.streaming import Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ChatgateApp(FastAPI):
+    """FastAPI for the API at large; the chat routes are answered before its
+    exception middleware and router, which would cost more than the relay itself.
+    The access log (and CORS, when configured) wrap both."""
+
+    def serve_first(self, routes: list[Route], wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+        self._first = {route.path: route for route in routes}
+        self._outer = wrap(self._dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._outer(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            route = self._first.get(scope["path"])
+            if route is not None:
+                scope["route"] = route
+                await route.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,30 +70,36 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = ChatgateApp(
         title="chatgate",
         version=__version__,
         summary="A self-hosted streaming chat API server for Chatbot UI style front ends.",
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for provider in PROVIDERS:
-        endpoint = ChatEndpoint(runtime, provider)
-        app.router.routes.append(Route(f"/api/chat/{provider.name}", endpoint, methods=["POST"]))
+    chat_routes = [
+        Route(f"/api/chat/{p.name}", ChatEndpoint(runtime, p), methods=["POST"]) for p in PROVIDERS
+    ]
+    # Also in the router, which answers their other methods (405) and their OpenAPI page.
+    app.router.routes.extend(chat_routes)
     app.include_router(profile.router)
     app.include_router(tokens.router)
     app.include_router(models.router)
     app.include_router(health.router)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["X-Request-Id", "Retry-After"],
-            max_age=600,
-        )
-    app.add_middleware(AccessLog, metrics=runtime.metrics)
+
+    def wrap(inner: ASGIApp) -> ASGIApp:
+        if settings.cors_origins:
+            inner = CORSMiddleware(
+                inner,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+                expose_headers=["X-Request-Id", "Retry-After"],
+                max_age=600,
+            )
+        return AccessLog(inner, metrics=runtime.metrics)
+
+    app.serve_first(chat_routes, wrap)
     _add_error_handlers(app)
     _document_chat_route(app)
     return app

@@ -26,6 +26,7 @@ from chatgate.db.engine import BadDatabaseUrl, make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database, User
 from chatgate.errors import ChatgateError, describe_validation_errors
+from chatgate.identities import announce_change
 from chatgate.logs import log_config
 from chatgate.profile_fields import PROFILE_FIELDS
 from chatgate.profiles import load_profile, mask, reseal_profiles, update_profile
@@ -205,12 +206,17 @@ def token_list(username: str) -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke an access token by its id."""
 
-    async def work(db: Database, _keyring: Keyring) -> bool:
-        if not await db.token_exists(token_id=token_id):
-            fail(f"no token with id {token_id}")
-        return await db.revoke_token(token_id=token_id)
+    settings = load_settings()
 
-    revoked = run_with_db(load_settings(), work)
+    async def work(db: Database, _keyring: Keyring) -> bool:
+        user_id = await db.token_user_id(token_id=token_id)
+        if user_id is None:
+            fail(f"no token with id {token_id}")
+        revoked = await db.revoke_token(token_id=token_id)
+        await announce_change(settings.redis_url, user_id)
+        return revoked
+
+    revoked = run_with_db(settings, work)
     click.echo(f"token {token_id} revoked" if revoked else f"token {token_id} was already revoked")
 
 
@@ -260,12 +266,14 @@ def profile_set(username: str, **options: Any) -> None:
             changes[field.name] = options[field.name]
     if not changes:
         fail("nothing to change: see chatgate profile set --help", 2)
+    settings = load_settings()
 
     async def work(db: Database, keyring: Keyring) -> None:
         owner = await require_user(db, username)
         await update_profile(db=db, keyring=keyring, user_id=owner.id, changes=changes)
+        await announce_change(settings.redis_url, owner.id)
 
-    run_with_db(load_settings(), work)
+    run_with_db(settings, work)
     click.echo(f"updated {', '.join(sorted(changes))} for {username}")
 
 

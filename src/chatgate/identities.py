@@ -97,6 +97,16 @@ class IdentityCache:
                 await asyncio.sleep(1)
 
 
+async def announce_change(redis_url: str | None, user_id: int) -> None:
+    """Tell every running instance that the user changed (from outside them: the CLI)."""
+    if redis_url:
+        redis = Redis.from_url(redis_url)
+        try:
+            await publish_change(redis, user_id)
+        finally:
+            await redis.aclose()
+
+
 async def publish_change(redis: Redis | None, user_id: int) -> None:
     if redis is None:
         return

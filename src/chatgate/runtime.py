@@ -11,6 +11,7 @@ import aiohttp
 from chatgate.crypto import Keyring, load_secret
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
+from chatgate.identities import IdentityCache
 from chatgate.limits import Limiter, make_limiter
 from chatgate.metrics import Metrics
 from chatgate.providers.chat import ProviderOptions
@@ -34,6 +35,9 @@ class Runtime:
             max_retries=settings.upstream_max_retries,
         )
         self.metrics = Metrics()
+        self.identities = IdentityCache(
+            ttl=settings.identity_cache_seconds, redis_url=settings.redis_url
+        )
         self.base_urls = settings.base_urls
         self.provider_options = ProviderOptions(
             anthropic_version=settings.anthropic_version,
@@ -70,6 +74,7 @@ class Runtime:
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
         self._http = new_session()
+        await self.identities.start()
         self._limiter = make_limiter(
             redis_url=settings.redis_url,
             per_minute=settings.rate_limit_per_minute,
@@ -77,6 +82,7 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        await self.identities.close()
         if self._limiter is not None:
             await self._limiter.close()
         if self._http is not None:

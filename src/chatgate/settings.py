@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     max_streams_per_user: int | None = Field(
         default=None, gt=0, description="Concurrent answers per user (unset: no limit)."
     )
+    identity_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a token's user and profile are reused between database reads.",
+    )
     redis_url: str | None = Field(
         default=None, description="Share the limits between instances through this Redis."
     )

@@ -21,6 +21,7 @@ from chatgate.errors import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
+Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 Receive = Callable[[], Awaitable[Message]]

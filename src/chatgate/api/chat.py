@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
 
 import orjson
 
 from chatgate.auth import authenticate, bearer_token
 from chatgate.custom_models import load_custom_model
 from chatgate.errors import BadRequest, ChatgateError
+from chatgate.identities import Identity
 from chatgate.profiles import check_api_key, load_profile
 from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest
@@ -23,6 +23,7 @@ from chatgate.runtime import Runtime
 from chatgate.streaming import (
     ClientDisconnected,
     Receive,
+    Scope,
     Send,
     StreamAborted,
     read_body,
@@ -31,8 +32,6 @@ from chatgate.streaming import (
 )
 
 log = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
 
 
 class ChatEndpoint:
@@ -48,7 +47,8 @@ class ChatEndpoint:
         request_id = state.get("request_id", "-")
         try:
             token = bearer_token(header(scope, b"authorization"))
-            owner = await authenticate(runtime.db, token)
+            identity = await runtime.identities.resolve(token, self.load_identity)
+            owner = identity.owner
             state["user_id"] = owner.user_id
             await runtime.limiter.check_rate(owner.user_id)
             body = await read_body(
@@ -60,7 +60,7 @@ class ChatEndpoint:
             if runtime.settings.log_content:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": request_id, "content": content})
-            chat, access = await self.resolve_access(owner.user_id, chat)
+            chat, access = await self.resolve_access(identity, chat)
             pieces = stream_text(
                 runtime.http,
                 provider.build_call(chat, access),
@@ -95,7 +95,20 @@ class ChatEndpoint:
             )
             await send_json(send, 500, {"message": "An unexpected error occurred"}, [])
 
-    async def resolve_access(self, user_id: int, chat: ChatRequest) -> tuple[ChatRequest, Access]:
+    async def load_identity(self, token: str) -> Identity:
+        runtime = self.runtime
+        owner = await authenticate(runtime.db, token)
+        profile = await load_profile(
+            db=runtime.db,
+            keyring=runtime.keyring,
+            user_id=owner.user_id,
+            provider_env=runtime.settings.provider_env,
+        )
+        return Identity(owner=owner, profile=profile)
+
+    async def resolve_access(
+        self, identity: Identity, chat: ChatRequest
+    ) -> tuple[ChatRequest, Access]:
         """Whose key, and where it goes: the profile (overlaid by the environment),
         or for the custom route the caller's own custom model."""
         runtime, provider = self.runtime, self.provider
@@ -104,19 +117,14 @@ class ChatEndpoint:
             model = await load_custom_model(
                 db=runtime.db,
                 keyring=runtime.keyring,
-                user_id=user_id,
+                user_id=identity.owner.user_id,
                 custom_model_id=chat.custom_model_id,
             )
             access = Access(
                 api_key=model.api_key, base_url=model.base_url, options=runtime.provider_options
             )
             return replace(chat, model=model.model_id), access
-        profile = await load_profile(
-            db=runtime.db,
-            keyring=runtime.keyring,
-            user_id=user_id,
-            provider_env=runtime.settings.provider_env,
-        )
+        profile = identity.profile
         access = Access(
             api_key=check_api_key(profile.get(provider.key_field), provider.display_name),
             base_url=runtime.base_urls.get(provider.name, ""),

@@ -69,6 +69,7 @@ async def patch_profile(
     await update_profile(
         db=runtime.db, keyring=runtime.keyring, user_id=user.user_id, changes=requested
     )
+    await runtime.identities.user_changed(user.user_id)
     return await _profile_view(runtime, user)
 
 

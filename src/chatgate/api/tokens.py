@@ -53,3 +53,4 @@ async def revoke_token(token_id: int, runtime: RuntimeDep, user: CurrentUser) ->
     if token_id not in owned:
         raise NotFound("No such token")
     await runtime.db.revoke_token(token_id=token_id)
+    await runtime.identities.user_changed(user.user_id)

@@ -42,7 +42,10 @@ def async_url(raw: str) -> URL:
 def make_engine(raw_url: str) -> AsyncEngine:
     url = async_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        # Each aiosqlite connection is a thread: keep them open rather than churn them.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 15}, pool_size=20, max_overflow=0, pool_timeout=30
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

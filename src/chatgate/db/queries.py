@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, text, update
+from sqlalchemy import Row, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -172,14 +172,13 @@ class Database:
             )
         return bool(result.rowcount)
 
-    async def token_exists(self, *, token_id: int) -> bool:
+    async def token_user_id(self, *, token_id: int) -> int | None:
+        """Whose token this is (None: no such token)."""
         async with self._begin() as conn:
-            found = await conn.scalar(
-                select(func.count())
-                .select_from(access_tokens)
-                .where(access_tokens.c.id == token_id)
+            user_id: int | None = await conn.scalar(
+                select(access_tokens.c.user_id).where(access_tokens.c.id == token_id)
             )
-        return bool(found)
+        return user_id
 
     async def find_token_owner(self, *, token_hash: str) -> TokenOwner | None:
         async with self._begin() as conn:
