@@ -38,12 +38,21 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class DropDeliberateAborts(logging.Filter):
+    """uvicorn reports an unfinished response as an error; chatgate leaves one
+    unfinished on purpose (an answer cut off mid-stream) and logs that itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("ASGI callable returned without completing response")
+
+
 def log_config(level: str) -> dict[str, Any]:
     """dictConfig for chatgate and uvicorn alike (each worker process applies it)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"deliberate_aborts": {"()": DropDeliberateAborts}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -54,6 +63,7 @@ def log_config(level: str) -> dict[str, Any]:
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             "uvicorn": {"level": level.upper()},
+            "uvicorn.error": {"filters": ["deliberate_aborts"]},
             "uvicorn.access": {"level": "WARNING"},
             "alembic": {"level": "WARNING"},
         },
