@@ -51,7 +51,9 @@ class EventStreamAnswer:
             if payload == b"[DONE]":
                 self.ended = True
                 continue
-            content = orjson.loads(payload)["choices"][0]["delta"].get("content")
+            # The usage chunk at the end (include_usage) has no choices.
+            choices = orjson.loads(payload)["choices"]
+            content = choices[0]["delta"].get("content") if choices else None
             if content:
                 size += len(content.encode())
         return size

@@ -23,6 +23,13 @@ def test_event_stream_answer_counts_content_across_split_reads() -> None:
     assert answer.ended
 
 
+def test_event_stream_answer_skips_the_usage_chunk() -> None:
+    usage = b'data: {"choices": [], "usage": {"total_tokens": 5}}\n\n'
+    answer = EventStreamAnswer()
+    assert answer.feed(event("Hi") + usage + b"data: [DONE]\n\n") == 2
+    assert answer.ended
+
+
 def test_event_stream_answer_is_not_ended_without_done() -> None:
     answer = EventStreamAnswer()
     answer.feed(event("Hi"))
