@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (the uv package runs as `python3 -m uv` wherever it lands).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: setup serve test check lint services bench bench-report bench-profile
+.PHONY: setup serve test check lint services bench bench-report bench-profile soak soak-report
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -34,3 +34,12 @@ bench-report: setup
 # Where chatgate's CPU goes under W1, sampled with py-spy.
 bench-profile: setup
 	$(UV) run --with py-spy python -m bench.profile
+
+# Five minutes of 500 slow streams with upstream failures and clients leaving: does anything
+# accumulate? SOAK_ARGS=--quick for a 30 s smoke run (or --concurrency N --minutes M).
+soak: setup
+	$(UV) run python -m bench.soak $(SOAK_ARGS)
+
+# Rewrite docs/performance.md's soak section from the newest full soak.
+soak-report: setup
+	$(UV) run python -m bench.soak_report

@@ -16,22 +16,28 @@ MODEL = "gpt-4o"
 TEMPERATURE = 0.5
 
 
-def _messages(workload: Workload) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": f"Hello\n{workload.directive}"}]
+def _messages(directive: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": f"Hello\n{directive}"}]
 
 
-def chatbot_ui_body(workload: Workload) -> str:
+def chat_body(directive: str) -> str:
+    """Chatbot UI's body, its message carrying a ``#fake ...`` line for the fake upstream."""
     body = {
         "chatSettings": {"model": MODEL, "temperature": TEMPERATURE},
-        "messages": _messages(workload),
+        "messages": _messages(directive),
     }
     return orjson.dumps(body).decode()
 
 
+def chatbot_ui_body(workload: Workload) -> str:
+    return chat_body(workload.directive)
+
+
 def openai_body(workload: Workload) -> str:
-    chat = ChatRequest(model=MODEL, temperature=TEMPERATURE, messages=_messages(workload))
+    chat = ChatRequest(model=MODEL, temperature=TEMPERATURE, messages=_messages(workload.directive))
     return build_payload(chat, model=MODEL).decode()
 
 
-def expected_answer_bytes(workload: Workload) -> int:
-    return len("".join(reply_pieces(workload.chunks)).encode())
+def expected_answer_bytes(chunks: int) -> int:
+    """The length of the fake upstream's answer of ``chunks`` pieces."""
+    return len("".join(reply_pieces(chunks)).encode())

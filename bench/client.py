@@ -51,7 +51,9 @@ class EventStreamAnswer:
             if payload == b"[DONE]":
                 self.ended = True
                 continue
-            content = orjson.loads(payload)["choices"][0]["delta"].get("content")
+            # The usage chunk at the end (include_usage) has no choices.
+            choices = orjson.loads(payload)["choices"]
+            content = choices[0]["delta"].get("content") if choices else None
             if content:
                 size += len(content.encode())
         return size
@@ -70,21 +72,28 @@ class Exchange:
     total: float
     answer_bytes: int
     ended: bool  # the answer's own end marker arrived
+    abandoned: bool = False  # the client closed the connection at the first answer byte
 
 
 class ResponseBroken(Exception):
-    """The connection failed or sent something that is not HTTP."""
+    """The connection failed or sent something that is not HTTP; ``partial`` is what
+    had arrived by then (status 0 when no status line had)."""
+
+    def __init__(self, reason: str, partial: Exchange) -> None:
+        super().__init__(reason)
+        self.partial = partial
 
 
 class Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[Exchange] | None = None
         self._reader: AnswerReader = TextAnswer()
         self._sent_at = 0.0
         self._first_byte_at: float | None = None
         self._answer_bytes = 0
+        self._abandon = False
         self.closed = False
         self.keep_alive = True
 
@@ -98,56 +107,71 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(ResponseBroken(f"bad response: {exc}"))
+            self._fail(f"bad response: {exc}")
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail(ResponseBroken("connection lost"))
+        self._fail("connection lost")
 
     # httptools callbacks
 
     def on_body(self, body: bytes) -> None:
         size = self._reader.feed(body)
         if size:
+            self._answer_bytes += size
             if self._first_byte_at is None:
                 self._first_byte_at = time.perf_counter()
-            self._answer_bytes += size
+                if self._abandon:
+                    self._finish(abandoned=True)
+                    self.close()
 
     def on_message_complete(self) -> None:
         self.keep_alive = self._parser.should_keep_alive()
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._finish(abandoned=False)
 
     # the client side
 
-    async def exchange(self, request: bytes, reader: AnswerReader) -> Exchange:
+    async def exchange(
+        self, request: bytes, reader: AnswerReader, *, abandon_at_first_byte: bool = False
+    ) -> Exchange:
+        """Send ``request`` and read its answer; with ``abandon_at_first_byte``, close
+        the connection as soon as the first answer byte arrives, as a user leaving does."""
         assert self._transport is not None
         assert not self.closed
         self._waiter = asyncio.get_running_loop().create_future()
         self._reader = reader
         self._first_byte_at = None
         self._answer_bytes = 0
+        self._abandon = abandon_at_first_byte
         self._sent_at = time.perf_counter()
         self._transport.write(request)
-        await self._waiter
-        done = time.perf_counter()
+        return await self._waiter
+
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _so_far(self, *, ended: bool, abandoned: bool = False) -> Exchange:
         first = self._first_byte_at
         return Exchange(
             status=self._parser.get_status_code(),
             first_byte=None if first is None else first - self._sent_at,
-            total=done - self._sent_at,
+            total=time.perf_counter() - self._sent_at,
             answer_bytes=self._answer_bytes,
-            ended=reader.ended,
+            ended=ended,
+            abandoned=abandoned,
         )
 
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _fail(self, exc: Exception) -> None:
+    def _finish(self, *, abandoned: bool) -> None:
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(exc)
+            ended = self._reader.ended and not abandoned
+            self._waiter.set_result(self._so_far(ended=ended, abandoned=abandoned))
+
+    def _fail(self, reason: str) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ResponseBroken(reason, self._so_far(ended=False)))
 
 
 async def connect(host: str, port: int) -> Connection:

@@ -89,17 +89,21 @@ class Systems:
     chatgate: Target
     env: Mapping[str, str]
     data_dir: Path
+    chatgate_log: Path
 
 
 @asynccontextmanager
-async def systems(*, workers: int, max_concurrency: int) -> AsyncIterator[Systems]:
-    """The fake upstream and chatgate with a user and key, stopped on the way out."""
+async def systems(
+    *, workers: int, max_concurrency: int, settings: Mapping[str, str] | None = None
+) -> AsyncIterator[Systems]:
+    """The fake upstream and chatgate with a user and key, stopped on the way out;
+    ``settings`` are CHATGATE_ variables for chatgate beyond its defaults."""
     # Inherited by the servers, which hold a client and an upstream socket per stream.
     raise_fd_limit(4 * max_concurrency + 1024)
     async with AsyncExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatgate-bench-")))
         fake_port = free_port()
-        env = chatgate_env(data_dir=data_dir, upstream_port=fake_port)
+        env = chatgate_env(data_dir=data_dir, upstream_port=fake_port) | dict(settings or {})
         fake = await stack.enter_async_context(
             running(
                 name="fake-openai",
@@ -136,6 +140,7 @@ async def systems(*, workers: int, max_concurrency: int) -> AsyncIterator[System
             ),
             env=env,
             data_dir=data_dir,
+            chatgate_log=server.log_path,
         )
 
 

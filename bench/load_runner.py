@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
 
 from bench.loadgen import LoadPlan, LoadResult
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 60.0
+
+Result = TypeVar("Result", bound=BaseModel)
 
 
 class LoadFailed(Exception):
@@ -50,21 +56,26 @@ def merge_results(results: list[LoadResult]) -> LoadResult:
     )
 
 
-class LoadProcesses:
-    """``async with LoadProcesses(plans) as load``: ``await load.ready()``, then
-    ``await load.run()``. Leaving the block kills any process still running."""
+class LoadProcesses(Generic[Result]):
+    """``async with LoadProcesses(plans, module=..., result=...) as load``:
+    ``await load.ready()``, then ``await load.run()``, each process's result.
+    ``module`` is run as ``python -m module PLAN``: it prints ``ready``, waits
+    for a line on standard input, then prints its result as JSON. Leaving the
+    block kills any process still running."""
 
-    def __init__(self, plans: list[LoadPlan]) -> None:
+    def __init__(self, plans: Sequence[BaseModel], *, module: str, result: type[Result]) -> None:
         self._plans = plans
+        self._module = module
+        self._result_type = result
         self._processes: list[asyncio.subprocess.Process] = []
 
-    async def __aenter__(self) -> LoadProcesses:
+    async def __aenter__(self) -> LoadProcesses[Result]:
         for plan in self._plans:
             self._processes.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "bench.loadgen",
+                    self._module,
                     plan.model_dump_json(),
                     cwd=ROOT,
                     stdin=asyncio.subprocess.PIPE,
@@ -91,21 +102,19 @@ class LoadProcesses:
             if line.strip() != b"ready":
                 raise LoadFailed(f"load generator {process.pid} did not start")
 
-    async def run(self, timeout_s: float) -> LoadResult:
+    async def run(self, timeout_s: float) -> list[Result]:
         for process in self._processes:
             assert process.stdin is not None
             process.stdin.write(b"go\n")
             await process.stdin.drain()
             process.stdin.close()
-        outputs = await asyncio.wait_for(
+        return await asyncio.wait_for(
             asyncio.gather(*(self._result(p) for p in self._processes)), timeout_s
         )
-        return merge_results(outputs)
 
-    @staticmethod
-    async def _result(process: asyncio.subprocess.Process) -> LoadResult:
+    async def _result(self, process: asyncio.subprocess.Process) -> Result:
         assert process.stdout is not None
         output = await process.stdout.read()
         if await process.wait() != 0:
             raise LoadFailed(f"load generator {process.pid} exited with {process.returncode}")
-        return LoadResult.model_validate_json(output)
+        return self._result_type.model_validate_json(output)

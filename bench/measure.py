@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from bench.bodies import expected_answer_bytes
 from bench.client import Mode
-from bench.load_runner import LoadProcesses, split_plan
-from bench.loadgen import LoadPlan
+from bench.load_runner import LoadProcesses, merge_results, split_plan
+from bench.loadgen import LoadPlan, LoadResult
 from bench.procfs import cpu_seconds, process_tree, rss_bytes
 from bench.results import Latency, Measurement
 from bench.services import HOST
@@ -70,7 +70,7 @@ def load_plan(workload: Workload, target: Target) -> LoadPlan:
         mode=target.mode,
         requests=workload.requests,
         concurrency=workload.concurrency,
-        expected_answer_bytes=expected_answer_bytes(workload),
+        expected_answer_bytes=expected_answer_bytes(workload.chunks),
         request_timeout_s=REQUEST_TIMEOUT_S,
         time_limit_s=TIME_LIMIT_S,
     )
@@ -80,11 +80,11 @@ async def measure(workload: Workload, target: Target, load_processes: int = 1) -
     plans = split_plan(load_plan(workload, target), load_processes)
     server = process_tree(target.server_pid)
     upstream = [] if target.upstream_pid is None else process_tree(target.upstream_pid)
-    async with LoadProcesses(plans) as load:
+    async with LoadProcesses(plans, module="bench.loadgen", result=LoadResult) as load:
         await load.ready()
         server_before, upstream_before = cpu_seconds(server), cpu_seconds(upstream)
         async with sampling_rss(server) as peak:
-            result = await load.run(TIME_LIMIT_S + 2 * REQUEST_TIMEOUT_S)
+            result = merge_results(await load.run(TIME_LIMIT_S + 2 * REQUEST_TIMEOUT_S))
         server_cpu, upstream_cpu = cpu_seconds(server), cpu_seconds(upstream)
     return Measurement(
         system=target.system,

@@ -69,3 +69,14 @@ def thread_cpu_seconds(pid: int) -> dict[int, float]:
         fields = raw[raw.rindex(")") + 2 :].split()
         times[int(entry.name)] = (int(fields[_UTIME]) + int(fields[_STIME])) / CLOCK_TICKS
     return times
+
+
+def open_fds(pids: Iterable[int]) -> int:
+    """File descriptors the processes hold open: entries of /proc/<pid>/fd."""
+    count = 0
+    for pid in pids:
+        try:
+            count += len(os.listdir(f"/proc/{pid}/fd"))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return count

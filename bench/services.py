@@ -30,6 +30,7 @@ class Service:
     name: str
     pid: int
     port: int
+    log_path: Path  # its standard output and error
 
 
 def free_port() -> int:
@@ -121,7 +122,7 @@ async def running(
                 await _wait_until_listening(process, port, log_path)
             except ServiceFailed as exc:
                 raise ServiceFailed(f"{name}: {exc}") from None
-            yield Service(name=name, pid=process.pid, port=port)
+            yield Service(name=name, pid=process.pid, port=port, log_path=log_path)
         finally:
             await _stop(process)
 

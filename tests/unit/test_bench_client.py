@@ -1,7 +1,15 @@
+import asyncio
+
 import orjson
 import pytest
 
-from bench.client import EventStreamAnswer, TextAnswer, post_request
+from bench.client import (
+    Connection,
+    EventStreamAnswer,
+    ResponseBroken,
+    TextAnswer,
+    post_request,
+)
 
 
 def event(content: str | None) -> bytes:
@@ -23,6 +31,13 @@ def test_event_stream_answer_counts_content_across_split_reads() -> None:
     assert answer.ended
 
 
+def test_event_stream_answer_skips_the_usage_chunk() -> None:
+    usage = b'data: {"choices": [], "usage": {"total_tokens": 5}}\n\n'
+    answer = EventStreamAnswer()
+    assert answer.feed(event("Hi") + usage + b"data: [DONE]\n\n") == 2
+    assert answer.ended
+
+
 def test_event_stream_answer_is_not_ended_without_done() -> None:
     answer = EventStreamAnswer()
     answer.feed(event("Hi"))
@@ -41,3 +56,50 @@ def test_post_request_has_length_and_token() -> None:
     assert b"Authorization: Bearer t" in head
     assert b"Content-Length: 7" in head
     assert body == b'{"a":1}'
+
+
+class FakeTransport:
+    """Enough of a transport for Connection: what it wrote, whether it was aborted."""
+
+    def __init__(self) -> None:
+        self.written = b""
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+async def test_exchange_abandoned_at_the_first_answer_byte() -> None:
+    connection, transport = Connection(), FakeTransport()
+    connection.connection_made(transport)  # type: ignore[arg-type]
+    pending = asyncio.create_task(
+        connection.exchange(b"GET / HTTP/1.1\r\n\r\n", TextAnswer(), abandon_at_first_byte=True)
+    )
+    await asyncio.sleep(0)
+    connection.data_received(HEAD + b"5\r\nHello\r\n")
+    exchange = await pending
+    assert exchange.abandoned
+    assert not exchange.ended
+    assert (exchange.status, exchange.answer_bytes) == (200, 5)
+    assert transport.aborted
+    assert connection.closed
+
+
+async def test_a_broken_exchange_carries_what_had_arrived() -> None:
+    connection = Connection()
+    connection.connection_made(FakeTransport())  # type: ignore[arg-type]
+    pending = asyncio.create_task(connection.exchange(b"GET / HTTP/1.1\r\n\r\n", TextAnswer()))
+    await asyncio.sleep(0)
+    connection.data_received(HEAD + b"5\r\nHello\r\n")
+    connection.connection_lost(None)
+    with pytest.raises(ResponseBroken) as broken:
+        await pending
+    assert str(broken.value) == "connection lost"
+    partial = broken.value.partial
+    assert (partial.status, partial.answer_bytes, partial.ended) == (200, 5, False)

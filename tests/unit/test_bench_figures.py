@@ -2,7 +2,7 @@ import os
 
 from bench.load_runner import merge_results, split_plan
 from bench.loadgen import LoadPlan, LoadResult
-from bench.procfs import cpu_seconds, process_tree, rss_bytes
+from bench.procfs import cpu_seconds, open_fds, process_tree, rss_bytes
 from bench.results import Latency, Measurement, median_run, percentile
 
 PLAN = LoadPlan(
@@ -57,6 +57,7 @@ def test_process_tree_figures_for_this_process() -> None:
     assert process_tree(me)[0] == me
     assert cpu_seconds([me]) > 0
     assert rss_bytes([me]) > 1_000_000
+    assert open_fds([me]) >= 3  # standard input, output and error at least
     assert cpu_seconds([2**22 + 1]) == 0  # beyond pid_max: no such process
 
 
