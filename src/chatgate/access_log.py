@@ -45,10 +45,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            self.metrics.requests.labels(
-                scope["method"], getattr(route, "path", "unmatched"), status
-            ).inc()
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.count_request(scope["method"], route, status)
             log.info(
                 "%s %s %s",
                 scope["method"],

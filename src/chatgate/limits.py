@@ -12,7 +12,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -23,6 +23,7 @@ from chatgate.errors import ServiceUnavailable, TooManyRequests
 WINDOW = 60
 # A stream lease left behind by a crashed instance stops counting after this long.
 LEASE_SECONDS = 3600
+_NO_LIMIT: AbstractAsyncContextManager[None] = nullcontext()
 
 
 def _rate_error(limit: int, now: float) -> TooManyRequests:
@@ -66,13 +67,15 @@ class MemoryLimiter:
         if count > self.per_minute:
             raise _rate_error(self.per_minute, now)
 
-    @asynccontextmanager
-    async def stream_slot(self, user_id: int, request_id: str) -> AsyncIterator[None]:
+    def stream_slot(self, user_id: int, request_id: str) -> AbstractAsyncContextManager[None]:
         if self.max_streams is None:
-            yield
-            return
-        if self._streams[user_id] >= self.max_streams:
-            raise _streams_error(self.max_streams)
+            return _NO_LIMIT  # the common case costs no generator per request
+        return self._counted_slot(user_id, self.max_streams)
+
+    @asynccontextmanager
+    async def _counted_slot(self, user_id: int, limit: int) -> AsyncIterator[None]:
+        if self._streams[user_id] >= limit:
+            raise _streams_error(limit)
         self._streams[user_id] += 1
         try:
             yield
@@ -119,23 +122,25 @@ class RedisLimiter:
         if int(count) > self.per_minute:
             raise _rate_error(self.per_minute, now)
 
-    @asynccontextmanager
-    async def stream_slot(self, user_id: int, request_id: str) -> AsyncIterator[None]:
+    def stream_slot(self, user_id: int, request_id: str) -> AbstractAsyncContextManager[None]:
         if self.max_streams is None:
-            yield
-            return
+            return _NO_LIMIT
+        return self._leased_slot(user_id, request_id, self.max_streams)
+
+    @asynccontextmanager
+    async def _leased_slot(self, user_id: int, request_id: str, limit: int) -> AsyncIterator[None]:
         key = f"chatgate:streams:{user_id}"
         member = f"{self._instance}:{request_id}"
         now = time.time()
         try:
             granted = await self._acquire(
                 keys=[key],
-                args=[now, now + LEASE_SECONDS, self.max_streams, member, LEASE_SECONDS],
+                args=[now, now + LEASE_SECONDS, limit, member, LEASE_SECONDS],
             )
         except RedisError as exc:
             raise ServiceUnavailable("The rate limit store (Redis) is unavailable") from exc
         if not granted:
-            raise _streams_error(self.max_streams)
+            raise _streams_error(limit)
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import orjson
@@ -18,19 +18,37 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 _SECRETISH = re.compile(r"\b(cg_|sk-|sk_|key-|gsk_|pplx-|AIza)[-_A-Za-z0-9*.]{6,}")
 
 
+_MARKERS = ("cg_", "sk", "key-", "pplx-", "AIza")
+
+
 def scrub(text: str) -> str:
+    # Substring checks first: most lines hold no candidate, and they cost a tenth of the regex.
+    if not any(marker in text for marker in _MARKERS):
+        return text
     return _SECRETISH.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
+    # One access line a request: formatting is on the hot path, so the second's
+    # text is made once a second rather than once a line.
+    _second = -1
+    _second_text = ""
+
+    def timestamp(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self.timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": scrub(record.getMessage()),
         }
-        for key, value in vars(record).items():
+        for key, value in record.__dict__.items():
             if key not in _STANDARD:
                 entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:

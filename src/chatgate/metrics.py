@@ -6,6 +6,7 @@ Counted once per request, never per chunk: the relay's hot loop stays clean.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
@@ -32,6 +33,7 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self._request_counters: dict[tuple[str, str, int], Any] = {}
         # Bound once: labels() looks its child up on every call.
         self.answers_complete = self.answers.labels("complete")
         self.answers_client_gone = self.answers.labels("client_gone")
@@ -44,6 +46,13 @@ class Metrics:
             "asyncio tasks alive in this process",
             registry=self.registry,
         ).set_function(_running_tasks)
+
+    def count_request(self, method: str, route: str, status: int) -> None:
+        key = (method, route, status)
+        counter = self._request_counters.get(key)
+        if counter is None:  # labels() takes a lock and builds its key on every call
+            counter = self._request_counters[key] = self.requests.labels(method, route, status)
+        counter.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
