@@ -15,13 +15,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from chatgate.auth import hash_token
 from chatgate.db.queries import TokenOwner
 from chatgate.profiles import ServerProfile
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class IdentityCache:
     def __init__(self, *, ttl: float, redis_url: str | None) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Identity]] = {}
-        self._redis = Redis.from_url(redis_url) if redis_url else None
+        self._redis = _connect(redis_url) if redis_url else None
         self._listener: asyncio.Task[None] | None = None
 
     async def resolve(self, token: str, load: Loader) -> Identity:
@@ -83,6 +84,8 @@ class IdentityCache:
             await self._redis.aclose()
 
     async def _listen(self, redis: Redis) -> None:
+        from redis.exceptions import RedisError
+
         while True:
             try:
                 async with redis.pubsub() as pubsub:
@@ -97,10 +100,17 @@ class IdentityCache:
                 await asyncio.sleep(1)
 
 
+def _connect(redis_url: str) -> Redis:
+    # Imported only when configured: the Redis client weighs 15 MB of imports.
+    from redis.asyncio import Redis
+
+    return Redis.from_url(redis_url)
+
+
 async def announce_change(redis_url: str | None, user_id: int) -> None:
     """Tell every running instance that the user changed (from outside them: the CLI)."""
     if redis_url:
-        redis = Redis.from_url(redis_url)
+        redis = _connect(redis_url)
         try:
             await publish_change(redis, user_id)
         finally:
@@ -110,6 +120,8 @@ async def announce_change(redis_url: str | None, user_id: int) -> None:
 async def publish_change(redis: Redis | None, user_id: int) -> None:
     if redis is None:
         return
+    from redis.exceptions import RedisError
+
     try:
         await redis.publish(CHANNEL, str(user_id))
     except RedisError as exc:
