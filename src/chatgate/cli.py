@@ -21,6 +21,7 @@ from chatgate.custom_models import (
     create_custom_model,
     delete_custom_model,
     list_custom_models,
+    reseal_custom_model_keys,
 )
 from chatgate.db.engine import BadDatabaseUrl, make_engine
 from chatgate.db.migrate import migrate
@@ -315,8 +316,9 @@ def secret_rotate() -> None:
     """
     settings = load_settings()
 
-    async def work(db: Database, _keyring: Keyring) -> int:
-        return await reseal_profiles(db=db, keyring=make_keyring(settings))
+    async def work(db: Database, keyring: Keyring) -> int:
+        profiles_count = await reseal_profiles(db=db, keyring=keyring)
+        return profiles_count + await reseal_custom_model_keys(db=db, keyring=keyring)
 
     count = run_with_db(settings, work)
     click.echo(f"re-encrypted {count} stored values with the current secret")

@@ -22,8 +22,9 @@ from chatgate.errors import BadRequest, NotFound
 
 
 def _single_line(value: str) -> str:
-    if any(ch in value for ch in "\r\n\x00"):
-        raise ValueError("must be a single line")
+    # Keys end up in HTTP headers: no control characters, no line breaks.
+    if not value.isprintable():
+        raise ValueError("must be printable text on one line")
     return value
 
 
@@ -186,6 +187,23 @@ async def update_custom_model(
     return await load_custom_model(
         db=db, keyring=keyring, user_id=user_id, custom_model_id=custom_model_id
     )
+
+
+async def reseal_custom_model_keys(*, db: Database, keyring: Keyring) -> int:
+    """Seal every stored custom model key again with the current secret; returns how many."""
+    count = 0
+    for user_id, custom_model_id, sealed in await db.sealed_custom_model_keys():
+        if keyring.sealed_with_current(sealed):
+            continue
+        context = seal_context(user_id, custom_model_id)
+        plain = keyring.open(sealed, context=context).get_secret_value()
+        await db.update_custom_model(
+            user_id=user_id,
+            custom_model_id=custom_model_id,
+            values={"api_key": keyring.seal(plain, context=context)},
+        )
+        count += 1
+    return count
 
 
 async def delete_custom_model(*, db: Database, user_id: int, custom_model_id: str) -> None:

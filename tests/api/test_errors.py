@@ -8,7 +8,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from chatgate.access_log import AccessLog
+from chatgate.api.chat import ChatEndpoint
 from chatgate.app import create_app
+from chatgate.profiles import update_profile
+from chatgate.providers import Provider
+from chatgate.providers.chat import Access, ChatRequest, UpstreamCall
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings
 from tests.api.conftest import new_user
@@ -83,3 +88,32 @@ async def test_database_down_is_a_503_and_not_ready(tmp_path: Path) -> None:
                 "/api/chat/openai", json=CHAT, headers={"Authorization": "Bearer cg_x"}
             )
             assert chat.status_code == 503
+
+
+def explode(_chat: ChatRequest, _access: Access) -> UpstreamCall:
+    raise RuntimeError("a bug in a provider module")
+
+
+async def test_anything_unexpected_is_a_500_without_details(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    user_id, token = await new_user(app)
+    runtime: Runtime = app.state.runtime
+    await update_profile(
+        db=runtime.db,
+        keyring=runtime.keyring,
+        user_id=user_id,
+        changes={"openai_api_key": "sk-present-0700"},
+    )
+    broken = ChatEndpoint(runtime, Provider("broken", "Broken", "openai_api_key", explode))
+    transport = httpx.ASGITransport(app=AccessLog(broken, metrics=runtime.metrics))
+    async with httpx.AsyncClient(transport=transport, base_url="http://chatgate") as client:
+        response = await client.post(
+            "/api/chat/broken", json=CHAT, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 500
+    assert response.json() == {"message": "An unexpected error occurred"}
+    assert "a bug" not in response.text
+    request_id = response.headers["x-request-id"]
+    logged = [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
+    assert any(r.exc_info and "a bug in a provider module" in str(r.exc_info[1]) for r in logged)

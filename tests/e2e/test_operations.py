@@ -158,18 +158,44 @@ def test_secret_rotation_keeps_every_key(upstream: Upstream, tmp_path: Path) -> 
     chatgate(
         env_old, "profile", "set", "rotating", "--openai-api-key-stdin", stdin="sk-rotated-0204\n"
     )
+    model_id = chatgate(
+        env_old,
+        "model",
+        "create",
+        "rotating",
+        "--name",
+        "Local",
+        "--base-url",
+        upstream.url,
+        "--model-id",
+        "llama",
+        "--context-length",
+        "8192",
+        "--api-key-stdin",
+        stdin="sk-custom-rotated-0207\n",
+    ).stdout.splitlines()[-1]
     env_both = base_env(
         tmp_path,
         upstream,
         url,
         {**new, "CHATGATE_PREVIOUS_SECRET_KEYS": old["CHATGATE_SECRET_KEY"]},
     )
-    assert "re-encrypted 1 stored values" in chatgate(env_both, "secret", "rotate").stdout
+    assert "re-encrypted 2 stored values" in chatgate(env_both, "secret", "rotate").stdout
 
     with serving(tmp_path, upstream, url, new) as server:
+        server.secrets_used.update({token, "sk-rotated-0204", "sk-custom-rotated-0207"})
         response = httpx.post(server.base_url + CHAT_PATH, json=chat_body(), headers=auth(token))
         assert response.status_code == 200
         assert upstream.last_request()["headers"]["Authorization"] == "Bearer sk-rotated-0204"
+        custom = httpx.post(
+            server.base_url + "/api/chat/custom",
+            json={**chat_body(), "customModelId": model_id},
+            headers=auth(token),
+        )
+        assert custom.status_code == 200
+        assert (
+            upstream.last_request()["headers"]["Authorization"] == "Bearer sk-custom-rotated-0207"
+        )
 
 
 def test_sigterm_lets_answers_finish_and_keeps_acknowledged_changes(

@@ -267,6 +267,18 @@ class Database:
             ).first()
         return None if row is None else _custom_model(row)
 
+    async def sealed_custom_model_keys(self) -> list[tuple[int, str, str]]:
+        """(owner, model id, sealed key) of every custom model that has a key."""
+        async with self._begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        custom_models.c.user_id, custom_models.c.id, custom_models.c.api_key
+                    ).where(custom_models.c.api_key.is_not(None))
+                )
+            ).all()
+        return [(row[0], row[1], row[2]) for row in rows]
+
     async def update_custom_model(
         self, *, user_id: int, custom_model_id: str, values: Mapping[str, object]
     ) -> bool:
