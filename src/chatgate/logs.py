@@ -7,25 +7,15 @@ shaped like a token or key, as a second line of defence.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 import orjson
 
+from chatgate.redaction import redact
+
 # Attributes every LogRecord has; anything else was passed with `extra=`.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
-_SECRETISH = re.compile(r"\b(cg_|sk-|sk_|key-|gsk_|pplx-|AIza)[-_A-Za-z0-9*.]{6,}")
-
-
-_MARKERS = ("cg_", "sk", "key-", "pplx-", "AIza")
-
-
-def scrub(text: str) -> str:
-    # Substring checks first: most lines hold no candidate, and they cost a tenth of the regex.
-    if not any(marker in text for marker in _MARKERS):
-        return text
-    return _SECRETISH.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,13 +36,13 @@ class JsonFormatter(logging.Formatter):
             "ts": self.timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": scrub(record.getMessage()),
+            "msg": redact(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
-                entry[key] = scrub(value) if isinstance(value, str) else value
+                entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = scrub(self.formatException(record.exc_info))
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -8,9 +8,9 @@ from chatgate.providers.openai import delta_text, openai_key_rejected
 from chatgate.providers.upstream import (
     backoff_seconds,
     error_message,
-    redact,
     status_error,
 )
+from chatgate.redaction import redact
 
 INCORRECT_KEY = orjson.dumps(
     {
@@ -78,7 +78,7 @@ def test_a_body_that_is_not_json_still_gives_a_message() -> None:
 def test_key_fragments_never_reach_the_message() -> None:
     body = b'{"error": {"message": "Key sk-proj-abcdef123456 is disabled"}}'
     assert "abcdef" not in make_error(403, body).message
-    assert redact("use sk-live-1234567890 please") == "use [redacted] please"
+    assert redact("use sk-live-1234567890 please") == "use sk-[redacted] please"
 
 
 def test_gemini_style_error_list() -> None:

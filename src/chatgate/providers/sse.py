@@ -16,9 +16,9 @@ from chatgate.providers.chat import UpstreamCall
 from chatgate.providers.upstream import (
     UpstreamPolicy,
     post_for_stream,
-    redact,
     set_idle_timeout,
 )
+from chatgate.redaction import redact
 
 
 async def stream_text(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from chatgate.errors import (
     UpstreamUnreachable,
 )
 from chatgate.providers.chat import KeyRejected
+from chatgate.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_ERROR_BODY = 64 * 1024
 MAX_RETRY_AFTER = 60.0
-# Provider errors echo part of the key ("Incorrect API key provided: sk-abc***xyz").
-_KEYISH = re.compile(r"\b(sk|key|gsk|pplx|AIza)[-_A-Za-z0-9*.]{6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +52,6 @@ def new_session() -> aiohttp.ClientSession:
         skip_auto_headers=("User-Agent",),
         headers={"User-Agent": "chatgate"},
     )
-
-
-def redact(text: str) -> str:
-    return _KEYISH.sub("[redacted]", text)
 
 
 def error_message(body: bytes, fallback: str) -> tuple[str, str | None]:
