@@ -81,8 +81,10 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Concurrent answers per user (unset: no limit)."
     )
     identity_cache_seconds: float = Field(
-        default=5.0,
+        default=1.0,
         ge=0,
+        # A second saves nearly every lookup under load, and a change made with the CLI
+        # (which cannot reach the cache without Redis) is seen before a person retries.
         description="How long a token's user and profile are reused between database reads.",
     )
     redis_url: str | None = Field(
