@@ -43,6 +43,11 @@ class IdentityCache:
     def __init__(self, *, ttl: float, redis_url: str | None) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Identity]] = {}
+        # Loads under way, by token hash: a burst of requests with one token waits
+        # for one database read instead of each making its own.
+        self._loading: dict[str, asyncio.Future[Identity]] = {}
+        # Bumped by every forget: a load that started before it must not store its result.
+        self._generation = 0
         self._redis = _connect(redis_url) if redis_url else None
         self._listener: asyncio.Task[None] | None = None
 
@@ -50,18 +55,32 @@ class IdentityCache:
         """The token's identity, from the cache or from ``load`` (which raises when
         the token is unknown: failures are never cached)."""
         key = hash_token(token)
-        now = time.monotonic()
         cached = self._entries.get(key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(key, token, load, self._generation))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        # Shielded: one waiter going away (its client left) must not cancel the others' load.
+        return await asyncio.shield(loading)
+
+    async def _load(self, key: str, token: str, load: Loader, generation: int) -> Identity:
         identity = await load(token)
-        if self.ttl > 0:
+        if self.ttl > 0 and generation == self._generation:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()  # crude, but bounded; entries are cheap to reload
-            self._entries[key] = (now + self.ttl, identity)
+            self._entries[key] = (time.monotonic() + self.ttl, identity)
         return identity
 
+    def _loaded(self, key: str, done: asyncio.Future[Identity]) -> None:
+        del self._loading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here too, for when every waiter has gone
+
     def forget_user(self, user_id: int) -> None:
+        self._generation += 1
         stale = [k for k, (_, ident) in self._entries.items() if ident.owner.user_id == user_id]
         for key in stale:
             del self._entries[key]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pydantic import SecretStr
 
@@ -58,3 +60,57 @@ async def test_entries_expire_and_failures_are_not_cached() -> None:
         with pytest.raises(NotAuthenticated):
             await cache.resolve("cg_unknown", load)
     assert load.calls == 4
+
+
+class SlowLoads(Loads):
+    """A loader that waits until released, to hold several requests in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def __call__(self, token: str) -> Identity:
+        await self.release.wait()
+        return await super().__call__(token)
+
+
+async def test_a_burst_with_one_token_waits_for_one_lookup() -> None:
+    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    burst = [asyncio.create_task(cache.resolve("cg_a1", load)) for _ in range(50)]
+    await asyncio.sleep(0)
+    load.release.set()
+    identities = await asyncio.gather(*burst)
+    assert load.calls == 1
+    assert all(identity is identities[0] for identity in identities)
+
+
+async def test_one_waiter_leaving_does_not_cancel_the_others() -> None:
+    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    leaving = asyncio.create_task(cache.resolve("cg_a1", load))
+    staying = asyncio.create_task(cache.resolve("cg_a1", load))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    load.release.set()
+    assert (await staying).owner.user_id == 1
+    assert leaving.cancelled()
+
+
+async def test_a_change_during_a_lookup_is_not_overwritten_by_it() -> None:
+    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    first = asyncio.create_task(cache.resolve("cg_a1", load))
+    await asyncio.sleep(0)
+    await cache.user_changed(1)  # e.g. the key was replaced while the old one was being read
+    load.release.set()
+    await first
+    await cache.resolve("cg_a1", load)
+    assert load.calls == 2  # the stale result was not kept
+
+
+async def test_a_failed_lookup_reaches_every_waiter() -> None:
+    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    burst = [asyncio.create_task(cache.resolve("cg_unknown", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    load.release.set()
+    results = await asyncio.gather(*burst, return_exceptions=True)
+    assert all(isinstance(result, NotAuthenticated) for result in results)
+    assert load.calls == 1
