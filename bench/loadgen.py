@@ -9,7 +9,7 @@ no request starts after the plan's time limit.
 from __future__ import annotations
 
 import asyncio
-import resource
+import os
 import sys
 import time
 from collections import Counter
@@ -27,6 +27,7 @@ from bench.client import (
     post_request,
 )
 from bench.fdlimit import raise_fd_limit
+from bench.procfs import cpu_seconds
 
 
 class LoadPlan(BaseModel):
@@ -111,11 +112,6 @@ async def _worker(
         connection.close()
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def run_plan(plan: LoadPlan) -> LoadResult:
     request = post_request(
         host=plan.host, port=plan.port, path=plan.path, token=plan.token, body=plan.body.encode()
@@ -125,7 +121,7 @@ async def run_plan(plan: LoadPlan) -> LoadResult:
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     tally = _Tally(plan.requests)
-    cpu_before, started = _cpu_seconds(), time.perf_counter()
+    cpu_before, started = cpu_seconds([os.getpid()]), time.perf_counter()
     deadline = started + plan.time_limit_s
     await asyncio.gather(
         *(_worker(plan, request, connection, tally, deadline) for connection in connections)
@@ -139,7 +135,7 @@ async def run_plan(plan: LoadPlan) -> LoadResult:
         ttfb_s=tally.ttfb,
         total_s=tally.total,
         errors=dict(tally.errors),
-        cpu_s=_cpu_seconds() - cpu_before,
+        cpu_s=cpu_seconds([os.getpid()]) - cpu_before,
     )
 
 
