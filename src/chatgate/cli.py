@@ -109,6 +109,9 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     else:
         load_secret(settings.secret_key, settings.data_dir)
+    from chatgate.web.connections import raise_open_file_limit
+
+    raise_open_file_limit()
     uvicorn.run(
         "chatgate.app:create_app_from_env",
         factory=True,
@@ -116,7 +119,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         port=port or settings.port,
         workers=workers or settings.workers,
         loop="uvloop",
-        http="httptools",
+        http="chatgate.web.connections:GuardedHttpToolsProtocol",
         lifespan="on",
         log_config=log_config(settings.log_level),
         access_log=False,

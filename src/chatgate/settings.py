@@ -91,6 +91,17 @@ class Settings(BaseSettings):
         default=None, description="Share the limits between instances through this Redis."
     )
 
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
+    body_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds a client has to send a request's body."
+    )
+    max_connections: int | None = Field(
+        default=None,
+        gt=0,
+        description="Open client connections per process (unset: from the open-file limit).",
+    )
     max_body_bytes: int = Field(
         default=20 * MIB, gt=0, description="Largest accepted request body."
     )
