@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (the uv package runs as `python3 -m uv` wherever it lands).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: setup serve test check lint services bench bench-report bench-profile soak soak-report
+.PHONY: setup serve test check lint services bench bench-report bench-profile bench-responsiveness soak soak-report
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -43,3 +43,7 @@ soak: setup
 # Rewrite docs/performance.md's soak section from the newest full soak.
 soak-report: setup
 	$(UV) run python -m bench.soak_report
+
+# Does one heavy chat request (a body at the size limit) stall everyone else's /healthz?
+bench-responsiveness: setup
+	$(UV) run python -m bench.responsiveness
