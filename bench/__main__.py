@@ -1,5 +1,6 @@
-"""``python -m bench [--quick]``: run every workload against the floor and
-through chatgate, print the tables, and save the results as JSON."""
+"""``python -m bench [--quick]``: run every workload against the floor, through
+chatgate and through the Node reference, print the tables, and save the results
+as JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import sys
 
 from bench.harness import Options, run_benchmark
-from bench.reference import goal_rows
+from bench.reference import goal_heading, goal_rows
 from bench.results import BenchRun
 from bench.tables import (
     LEGEND,
@@ -71,7 +72,7 @@ def print_run(run: BenchRun) -> None:
         print("W1 through chatgate, by number of workers")
         print(render_text(SCALING_HEADERS, scaling))
     print()
-    print("Against the Node route stack (reference figures, not measured in this run)")
+    print(goal_heading(run))
     print(render_text(*goal_rows(run)))
 
 

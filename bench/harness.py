@@ -1,6 +1,7 @@
-"""A whole benchmark run: the fake upstream and chatgate started on loopback
-ports with a throwaway data directory, every workload measured against the
-no-proxy floor and through chatgate, and every process stopped at the end."""
+"""A whole benchmark run: the fake upstream, chatgate and the Node reference
+started on loopback ports with a throwaway data directory, every workload
+measured against the no-proxy floor, through chatgate and through the Node
+reference, and every process stopped at the end."""
 
 from __future__ import annotations
 
@@ -18,13 +19,22 @@ from bench.bodies import chatbot_ui_body, openai_body
 from bench.fdlimit import raise_fd_limit
 from bench.machine import describe_machine, source_commit
 from bench.measure import MB, Target, measure
+from bench.node_route import NodeRoute, NodeUnavailable, install, node_env
 from bench.procfs import process_tree, rss_bytes
 from bench.results import BenchRun, Measurement, WorkloadResult, median_run
-from bench.services import HOST, Service, chatgate_env, create_user, free_port, running
+from bench.services import (
+    HOST,
+    Service,
+    chatgate_env,
+    create_user,
+    free_port,
+    running,
+    running_command,
+)
 from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
 from chatgate import __version__
 
-RUN_TIME_LIMIT_S = 540.0
+RUN_TIME_LIMIT_S = 720.0  # with the Node reference measured beside chatgate
 API_KEY = "sk-x"
 USERNAME = "bench"
 WARM_UP = Workload(
@@ -61,24 +71,45 @@ async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> Asy
         yield service
 
 
-async def measure_pair(
-    workload: Workload, floor: Target, chatgate: Target, options: Options
+async def measure_workload(
+    workload: Workload, systems: MeasuredSystems, options: Options
 ) -> WorkloadResult:
-    """The floor and chatgate measured in turn, ``options.repeats`` times."""
-    floors, ours = [], []
+    """The floor, chatgate and the Node reference (when running) measured in turn,
+    ``options.repeats`` times."""
+    floors, ours, nodes = [], [], []
     for _ in range(options.repeats):
-        floors.append(await measure(workload, floor, options.load_processes))
-        ours.append(await measure(workload, chatgate, options.load_processes))
-    return WorkloadResult(workload=workload, floor=median_run(floors), chatgate=median_run(ours))
+        floors.append(await measure(workload, systems.floor, options.load_processes))
+        ours.append(await measure(workload, systems.chatgate, options.load_processes))
+        if systems.node is not None:
+            nodes.append(await measure(workload, systems.node, options.load_processes))
+    return WorkloadResult(
+        workload=workload,
+        floor=median_run(floors),
+        chatgate=median_run(ours),
+        node=median_run(nodes) if nodes else None,
+    )
 
 
 def summary(result: WorkloadResult) -> str:
-    floor, chatgate = result.floor, result.chatgate
-    return (
+    floor, chatgate, node = result.floor, result.chatgate, result.node
+    line = (
         f"  floor {floor.requests_per_s:,.0f} req/s, {floor.error_count} errors;"
         f" chatgate {chatgate.requests_per_s:,.0f} req/s,"
         f" {chatgate.cpu_per_1k_requests:.2f} CPU-s/1k, {chatgate.error_count} errors"
     )
+    if node is not None:
+        line += (
+            f"; node {node.requests_per_s:,.0f} req/s,"
+            f" {node.cpu_per_1k_requests:.2f} CPU-s/1k, {node.error_count} errors"
+        )
+    return line
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredSystems:
+    floor: Target
+    chatgate: Target
+    node: Target | None  # None when the Node reference could not run
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,43 +175,90 @@ async def systems(
         )
 
 
+async def prepare_node(progress: Progress) -> tuple[NodeRoute | None, str | None]:
+    """The installed Node reference, or None and why it will not run."""
+    progress("installing the Node reference's packages (cached after the first run)")
+    try:
+        route = await install()
+    except NodeUnavailable as exc:
+        progress(f"Node reference skipped: {exc}; its figures are the quoted ones")
+        return None, str(exc)
+    return route, None
+
+
+@asynccontextmanager
+async def node_serving(*, route: NodeRoute, running_systems: Systems) -> AsyncIterator[Target]:
+    """The Node reference in front of the same fake upstream, taking chatgate's
+    requests (the same body and token), for the duration of the block."""
+    port = free_port()
+    env = node_env(
+        base=dict(running_systems.env),
+        host=HOST,
+        port=port,
+        token=running_systems.chatgate.token,
+        api_key=API_KEY,
+    )
+    async with running_command(
+        name="node-reference",
+        command=route.command(),
+        port=port,
+        env=env,
+        log_dir=running_systems.data_dir,
+    ) as service:
+        yield replace(running_systems.chatgate, system="node", port=port, server_pid=service.pid)
+
+
+async def measure_scaling(
+    workload: Workload, running_systems: Systems, options: Options
+) -> Measurement:
+    """``workload`` through chatgate with ``options.scale_to`` workers."""
+    async with serving(
+        workers=options.scale_to, env=running_systems.env, log_dir=running_systems.data_dir
+    ) as scaled:
+        target = replace(running_systems.chatgate, port=scaled.port, server_pid=scaled.pid)
+        await measure(WARM_UP, target, options.load_processes)
+        return median_run(
+            [
+                await measure(workload, target, options.load_processes)
+                for _ in range(options.repeats)
+            ]
+        )
+
+
 async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
     stop_on_sigterm()
     workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
     started, clock = datetime.now(UTC), time.perf_counter()
     machine = describe_machine()
+    route, node_skipped = await prepare_node(progress)
     async with (
         asyncio.timeout(RUN_TIME_LIMIT_S),
         systems(
             workers=options.workers, max_concurrency=max(w.concurrency for w in workloads)
         ) as running_systems,
+        AsyncExitStack() as stack,
     ):
-        floor, chatgate = running_systems.floor, running_systems.chatgate
-        idle_rss_mb = rss_bytes(process_tree(chatgate.server_pid)) / MB
+        node: Target | None = None
+        if route is not None:
+            node = await stack.enter_async_context(
+                node_serving(route=route, running_systems=running_systems)
+            )
+        measured = MeasuredSystems(
+            floor=running_systems.floor, chatgate=running_systems.chatgate, node=node
+        )
+        idle_rss_mb = rss_bytes(process_tree(measured.chatgate.server_pid)) / MB
         progress(f"warming up (chatgate with {options.workers} worker(s))")
-        warm_up = replace(options, repeats=1)
-        await measure_pair(WARM_UP, floor, chatgate, warm_up)
+        await measure_workload(WARM_UP, measured, replace(options, repeats=1))
         results = []
         for workload in workloads:
             progress(workload.describe())
-            results.append(await measure_pair(workload, floor, chatgate, options))
+            results.append(await measure_workload(workload, measured, options))
             progress(summary(results[-1]))
+        await stack.aclose()  # the Node reference is not needed for the scaling run
         scaling: Measurement | None = None
         if options.scale_to:
             progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
-            async with serving(
-                workers=options.scale_to,
-                env=running_systems.env,
-                log_dir=running_systems.data_dir,
-            ) as scaled:
-                scaled_target = replace(chatgate, port=scaled.port, server_pid=scaled.pid)
-                await measure(WARM_UP, scaled_target, options.load_processes)
-                scaling = median_run(
-                    [
-                        await measure(workloads[0], scaled_target, options.load_processes)
-                        for _ in range(options.repeats)
-                    ]
-                )
+            scaling = await measure_scaling(workloads[0], running_systems, options)
     return BenchRun(
         started=started.isoformat(timespec="seconds"),
         duration_s=time.perf_counter() - clock,
@@ -195,4 +273,6 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
         workloads=results,
         scaling=scaling,
         scaling_workers=options.scale_to,
+        node_version=None if route is None else route.version,
+        node_skipped=node_skipped,
     )

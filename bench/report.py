@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.chart import draw_chart
 from bench.profile import Profile, Share
-from bench.reference import goal_rows
+from bench.reference import goal_heading, goal_rows
 from bench.results import RESULTS_DIR, BenchRun, latest_full_run_path, load_run
 from bench.tables import (
     LEGEND,
@@ -58,8 +58,7 @@ def results_section(run: BenchRun) -> str:
             render_markdown(SCALING_HEADERS, scaling),
         ]
     parts += [
-        "Against the Node route stack. Its figures are reference figures measured on this"
-        " kind of machine, not in this run:",
+        goal_heading(run),
         render_markdown(*goal_rows(run)),
         f"![CPU per 1,000 requests and time to first byte]({CHART.name})",
     ]

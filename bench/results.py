@@ -97,12 +97,22 @@ class WorkloadResult(BaseModel):
     workload: Workload
     floor: Measurement
     chatgate: Measurement
+    node: Measurement | None = None  # the Node reference, when it ran
+
+    def _added_ttfb_p50_ms(self, proxy: Measurement | None) -> float | None:
+        if proxy is None or self.floor.ttfb is None or proxy.ttfb is None:
+            return None
+        return proxy.ttfb.p50_ms - self.floor.ttfb.p50_ms
 
     @property
     def added_ttfb_p50_ms(self) -> float | None:
-        if self.floor.ttfb is None or self.chatgate.ttfb is None:
-            return None
-        return self.chatgate.ttfb.p50_ms - self.floor.ttfb.p50_ms
+        """What chatgate adds to the upstream's time to first byte, p50."""
+        return self._added_ttfb_p50_ms(self.chatgate)
+
+    @property
+    def node_added_ttfb_p50_ms(self) -> float | None:
+        """What the Node reference adds to the upstream's time to first byte, p50."""
+        return self._added_ttfb_p50_ms(self.node)
 
 
 class Machine(BaseModel):
@@ -127,6 +137,12 @@ class BenchRun(BaseModel):
     workloads: list[WorkloadResult]
     scaling: Measurement | None  # W1 through chatgate with more workers, when measured
     scaling_workers: int
+    node_version: str | None = None  # of the Node reference, when it ran
+    node_skipped: str | None = None  # why the Node reference did not run
+
+    @property
+    def node_measured(self) -> bool:
+        return any(w.node is not None for w in self.workloads)
 
     def workload(self, name: str) -> WorkloadResult | None:
         return next((w for w in self.workloads if w.workload.name == name), None)

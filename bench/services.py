@@ -1,5 +1,6 @@
-"""The processes under test: chatgate's fake OpenAI upstream and `chatgate serve`,
-each on a free loopback port, each stopped (its whole process group) on the way out."""
+"""The processes under test: chatgate's fake OpenAI upstream, `chatgate serve` and
+the Node reference, each on a free loopback port, each stopped (its whole process
+group) on the way out."""
 
 from __future__ import annotations
 
@@ -107,10 +108,22 @@ async def running(
     *, name: str, args: list[str], port: int, env: Mapping[str, str], log_dir: Path
 ) -> AsyncIterator[Service]:
     """A chatgate command serving on ``port``, for the duration of the block."""
+    command = chatgate_command(*args)
+    async with running_command(
+        name=name, command=command, port=port, env=env, log_dir=log_dir
+    ) as service:
+        yield service
+
+
+@asynccontextmanager
+async def running_command(
+    *, name: str, command: list[str], port: int, env: Mapping[str, str], log_dir: Path
+) -> AsyncIterator[Service]:
+    """Any server command serving on ``port``, for the duration of the block."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *chatgate_command(*args),
+            *command,
             env=dict(env),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,

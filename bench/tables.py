@@ -26,6 +26,8 @@ RESULT_HEADERS = [
 LEGEND = (
     "floor: the load generator straight to the fake upstream; its CPU is the upstream's.\n"
     "chatgate: through chatgate; CPU is chatgate's own, the upstream's shown apart.\n"
+    "node: through Chatbot UI's original route on Node (openai 4, ai 2.2), measured\n"
+    "as chatgate is, with the same requests; CPU is Node's own.\n"
     "Each figure is from the repetition with the median CPU; the range spans them all,\n"
     "and errors are counted over all repetitions."
 )
@@ -66,37 +68,43 @@ def _measurement_row(name: str, m: Measurement) -> list[str]:
     ]
 
 
-def _ratio_row(name: str, result: WorkloadResult) -> list[str]:
-    floor, ours = result.floor, result.chatgate
+def _ratio_row(name: str, label: str, ours: Measurement, base: Measurement) -> list[str]:
+    """``ours`` as a multiple of ``base``, column by column."""
     latencies = ("-", "-")
-    if floor.ttfb and ours.ttfb and floor.total and ours.total:
+    if base.ttfb and ours.ttfb and base.total and ours.total:
         latencies = (
-            _ratio(ours.ttfb.p50_ms, floor.ttfb.p50_ms),
-            _ratio(ours.total.p50_ms, floor.total.p50_ms),
+            _ratio(ours.ttfb.p50_ms, base.ttfb.p50_ms),
+            _ratio(ours.total.p50_ms, base.total.p50_ms),
         )
     return [
         name,
-        "chatgate / floor",
-        _ratio(ours.requests_per_s, floor.requests_per_s),
-        _ratio(ours.cpu_per_1k_requests, floor.cpu_per_1k_requests),
-        _ratio(ours.cpu_per_100k_chunks, floor.cpu_per_100k_chunks),
+        label,
+        _ratio(ours.requests_per_s, base.requests_per_s),
+        _ratio(ours.cpu_per_1k_requests, base.cpu_per_1k_requests),
+        _ratio(ours.cpu_per_100k_chunks, base.cpu_per_100k_chunks),
         "-",
         f"{latencies[0]} (p50)",
         f"{latencies[1]} (p50)",
-        _ratio(ours.peak_rss_mb, floor.peak_rss_mb),
+        _ratio(ours.peak_rss_mb, base.peak_rss_mb),
         "",
         "",
     ]
 
 
-def result_rows(run: BenchRun) -> Rows:
-    rows: Rows = []
-    for result in run.workloads:
-        name = result.workload.name
-        rows.append(_measurement_row(name, result.floor))
-        rows.append(_measurement_row(name, result.chatgate))
-        rows.append(_ratio_row(name, result))
+def workload_rows(result: WorkloadResult) -> Rows:
+    """The floor, chatgate and Node (when measured), then chatgate against each."""
+    name = result.workload.name
+    rows = [_measurement_row(name, result.floor), _measurement_row(name, result.chatgate)]
+    if result.node is not None:
+        rows.append(_measurement_row(name, result.node))
+    rows.append(_ratio_row(name, "chatgate / floor", result.chatgate, result.floor))
+    if result.node is not None:
+        rows.append(_ratio_row(name, "chatgate / node", result.chatgate, result.node))
     return rows
+
+
+def result_rows(run: BenchRun) -> Rows:
+    return [row for result in run.workloads for row in workload_rows(result)]
 
 
 SCALING_HEADERS = [
