@@ -100,15 +100,17 @@ def _ttfb_panel(axes: Axes, run: BenchRun) -> None:
     _systems_bars(axes, measured, _ttfb_p50)
     w4 = run.workload("W4")
     node = node_figures(run)
-    if w4 is not None and w4.added_ttfb_p50_ms is not None and "W4" in names:
-        proxies = [m for m in (w4.chatgate, w4.node) if m is not None]
-        x, top = names.index("W4"), max(filter(None, map(_ttfb_p50, proxies)))
+    if w4 is not None and w4.added_ttfb_p50_ms is not None:
         theirs = "-" if node.added_ttfb_p50_ms is None else f"{node.added_ttfb_p50_ms:.2f} ms"
         kind = "this run" if node.measured else "quoted"
-        axes.annotate(
-            f"added by chatgate: {w4.added_ttfb_p50_ms:.2f} ms\nby Node ({kind}): {theirs}",
-            (x + WIDTH, top * 4),
+        axes.text(
+            0.98,
+            0.97,
+            f"W4, added to the first byte\nby chatgate: {w4.added_ttfb_p50_ms:.2f} ms"
+            f"\nby Node ({kind}): {theirs}",
+            transform=axes.transAxes,
             ha="right",
+            va="top",
             fontsize=7,
             color=NODE_COLOR,
         )
