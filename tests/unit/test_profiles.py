@@ -13,17 +13,17 @@ from chatgate.profiles import check_api_key, mask, overlay_env, validate_update
 def test_environment_wins_over_every_profile_value() -> None:
     stored = {"openai_api_key": SecretStr("sk-user"), "anthropic_api_key": SecretStr("ak-user")}
     env = {"OPENAI_API_KEY": SecretStr("sk-team"), "GROQ_API_KEY": SecretStr("gsk-team")}
-    values = overlay_env(stored, env)
-    assert values["openai_api_key"].get_secret_value() == "sk-team"
-    assert values["anthropic_api_key"].get_secret_value() == "ak-user"
-    assert values["groq_api_key"].get_secret_value() == "gsk-team"
+    values = overlay_env(stored, env).values
+    assert values["openai_api_key"] == SecretStr("sk-team")
+    assert values["anthropic_api_key"] == SecretStr("ak-user")
+    assert values["groq_api_key"] == SecretStr("gsk-team")
 
 
 def test_empty_environment_value_does_not_overlay() -> None:
     values = overlay_env(
         {"openai_api_key": SecretStr("sk-user")}, {"OPENAI_API_KEY": SecretStr("")}
-    )
-    assert values["openai_api_key"].get_secret_value() == "sk-user"
+    ).values
+    assert values["openai_api_key"] == SecretStr("sk-user")
 
 
 @pytest.mark.parametrize("value", [None, SecretStr(""), SecretStr("   ")])
@@ -78,7 +78,9 @@ def test_a_keyring_with_the_old_secret_second_still_opens_old_values() -> None:
 
 
 def test_generated_secret_is_private_and_stable(tmp_path: Path) -> None:
-    first = load_secret(None, tmp_path)
+    first = load_secret(None, tmp_path, may_generate=True)
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
-    assert load_secret(None, tmp_path).get_secret_value() == first.get_secret_value()
-    assert load_secret(SecretStr("configured"), tmp_path).get_secret_value() == "configured"
+    again = load_secret(None, tmp_path, may_generate=True)
+    assert again.get_secret_value() == first.get_secret_value()
+    configured = load_secret(SecretStr("configured"), tmp_path, may_generate=False)
+    assert configured.get_secret_value() == "configured"
