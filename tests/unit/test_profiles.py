@@ -84,3 +84,33 @@ def test_generated_secret_is_private_and_stable(tmp_path: Path) -> None:
     assert again.get_secret_value() == first.get_secret_value()
     configured = load_secret(SecretStr("configured"), tmp_path, may_generate=False)
     assert configured.get_secret_value() == "configured"
+
+
+def test_a_server_key_takes_its_providers_other_fields_from_the_server_or_none() -> None:
+    stored = {
+        "azure_openai_endpoint": SecretStr("https://users-own.example"),
+        "azure_openai_35_turbo_id": SecretStr("users-deployment"),
+        "openai_organization_id": SecretStr("org-users"),
+        "openai_api_key": SecretStr("sk-users-own"),
+    }
+    env = {
+        "AZURE_OPENAI_API_KEY": SecretStr("operator-azure-key"),
+        "AZURE_GPT_45_TURBO_NAME": SecretStr("operator-deployment"),
+    }
+    values = overlay_env(stored, env).values
+    assert "azure_openai_endpoint" not in values
+    assert "azure_openai_35_turbo_id" not in values
+    assert values["azure_openai_45_turbo_id"] == SecretStr("operator-deployment")
+    # The user's own OpenAI key may go with the user's own organization.
+    assert values["openai_organization_id"] == SecretStr("org-users")
+
+    with_org = overlay_env(stored, {"OPENAI_API_KEY": SecretStr("sk-operator")}).values
+    assert "openai_organization_id" not in with_org
+
+
+def test_a_server_endpoint_with_a_users_key_is_the_operators_choice() -> None:
+    stored = {"azure_openai_api_key": SecretStr("users-azure-key")}
+    env = {"AZURE_OPENAI_ENDPOINT": SecretStr("https://operator.example")}
+    overlay = overlay_env(stored, env)
+    assert overlay.values["azure_openai_api_key"] == SecretStr("users-azure-key")
+    assert overlay.from_server == {"azure_openai_endpoint"}
