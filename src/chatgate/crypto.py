@@ -118,7 +118,6 @@ class Keyring:
         try:
             return self.open(sealed, context=context)
         except SealError:
-            log.error("a stored value (%s) does not open with the configured secrets", context)
             return UNREADABLE
 
 
