@@ -35,6 +35,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def check_argument(check: Callable[[str], object], value: str) -> None:
+    """Check an argument before any database work: a refusal is a usage error (exit 2)."""
+    from chatgate.errors import BadRequest
+
+    try:
+        check(value)
+    except BadRequest as exc:
+        fail(exc.message, 2)
+
+
 def when(moment: datetime) -> str:
     """A date as listed: UTC, ISO 8601 with its offset."""
     return moment.isoformat(timespec="seconds")
@@ -227,15 +237,11 @@ def user() -> None:
 @click.option("--label", default="created with the user", help="Label of the first token.")
 def user_create(username: str, label: str) -> None:
     """Create a user and print its first access token (last line)."""
-    from chatgate.errors import BadRequest
     from chatgate.tokens import check_label
     from chatgate.users import check_username, create_user
 
-    try:
-        check_username(username)
-        check_label(label)
-    except BadRequest as exc:
-        fail(exc.message, 2)
+    check_argument(check_username, username)
+    check_argument(check_label, label)
 
     async def work(db: Database) -> str:
         _created, minted = await create_user(db=db, username=username, label=label)
@@ -265,14 +271,10 @@ def token() -> None:
 @click.option("--label", default="", help="What the token is for (one line).")
 def token_create(username: str, label: str) -> None:
     """Create an access token for a user (printed once, on the last line)."""
-    from chatgate.errors import BadRequest
     from chatgate.tokens import check_label, mint_token
     from chatgate.users import find_user
 
-    try:
-        check_label(label)
-    except BadRequest as exc:
-        fail(exc.message, 2)
+    check_argument(check_label, label)
 
     async def work(db: Database) -> str:
         owner = await find_user(db=db, username=username)
