@@ -109,6 +109,10 @@ class Keyring:
             raise SealError("unknown sealed format")
         return SecretStr(plain.decode())
 
+    def sealed_with_known(self, sealed: str) -> bool:
+        """Whether one of the keyring's secrets sealed this value (by its key id)."""
+        return sealed.split(".", 2)[1:2] in ([key_id] for key_id in self._by_id)
+
     def sealed_with_current(self, sealed: str) -> bool:
         return sealed.split(".", 2)[1:2] == [self._seal_id]
 

@@ -8,6 +8,10 @@ from chatgate.db.queries import Database
 from chatgate.settings import Settings
 
 CHECK_NAME = "secret_check"
+MISMATCH = (
+    "CHATGATE_SECRET_KEY is not the secret this database's keys are sealed with "
+    "(during a rotation, put the old one in CHATGATE_PREVIOUS_SECRET_KEYS)"
+)
 
 
 def make_keyring(settings: Settings) -> Keyring:
@@ -19,16 +23,17 @@ def make_keyring(settings: Settings) -> Keyring:
 
 
 async def check_secret(*, db: Database, keyring: Keyring) -> None:
-    """Refuse a secret that did not seal this database's keys; a database that has
-    no check value yet takes the current secret's."""
+    """Refuse a secret that did not seal this database's keys. A database without a
+    check value yet (new, or kept by an older chatgate) takes the current secret's, once
+    a stored value, if there is one, shows that the keyring knows its secret."""
     stored = await db.get_meta(name=CHECK_NAME)
     if stored is None:
+        sample = await db.any_sealed_value()
+        if sample is not None and not keyring.sealed_with_known(sample):
+            raise SecretUnavailable(MISMATCH)
         await record_secret(db=db, keyring=keyring)
     elif not keyring.knows(stored):
-        raise SecretUnavailable(
-            "CHATGATE_SECRET_KEY is not the secret this database's keys are sealed with "
-            "(during a rotation, put the old one in CHATGATE_PREVIOUS_SECRET_KEYS)"
-        )
+        raise SecretUnavailable(MISMATCH)
 
 
 async def record_secret(*, db: Database, keyring: Keyring) -> None:

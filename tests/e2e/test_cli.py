@@ -113,6 +113,11 @@ def test_a_wrong_secret_is_refused_at_start(tmp_path: Path) -> None:
         assert "CHATGATE_SECRET_KEY is not the secret" in line
         assert "CHATGATE_PREVIOUS_SECRET_KEYS" in line
     assert chatgate(wrong, "user", "list").returncode == 0  # touches no key
+    # A database kept by an older chatgate has no check value: its stored keys tell.
+    with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
+        db.execute("DELETE FROM meta")
+    assert "CHATGATE_SECRET_KEY is not the secret" in one_line_error(chatgate(wrong, *args))
+    assert chatgate(env, "profile", "show", "alice").returncode == 0
 
 
 def test_one_unreadable_value_is_one_line_not_a_traceback(tmp_path: Path) -> None:

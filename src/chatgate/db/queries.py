@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, text, update
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -251,6 +251,21 @@ class Database:
         if row is None:
             return dict.fromkeys(FIELD_NAMES)
         return dict(zip(FIELD_NAMES, row, strict=True))
+
+    async def any_sealed_value(self) -> str | None:
+        """One stored sealed value, whichever comes first (None: nothing is stored)."""
+        any_field = func.coalesce(*(profiles.c[name] for name in FIELD_NAMES))
+        async with self._begin() as conn:
+            found: str | None = await conn.scalar(
+                select(any_field).where(any_field.is_not(None)).limit(1)
+            )
+            if found is None:
+                found = await conn.scalar(
+                    select(custom_models.c.api_key)
+                    .where(custom_models.c.api_key.is_not(None))
+                    .limit(1)
+                )
+        return found
 
     async def all_sealed_profiles(self) -> list[tuple[int, dict[str, str | None]]]:
         columns = [profiles.c[name] for name in FIELD_NAMES]
