@@ -387,7 +387,7 @@ def profile_set(username: str, **options: Any) -> None:
 def profile_show(username: str) -> None:
     """Show a user's profile, secrets masked to their last 4 characters."""
     from chatgate.crypto import Unreadable
-    from chatgate.profiles import open_profile, overridden_by_server, shown_field
+    from chatgate.profiles import mask, open_profile, overridden_by_server
     from chatgate.users import find_user
 
     settings = current_settings()
@@ -397,7 +397,7 @@ def profile_show(username: str) -> None:
         owner = await find_user(db=db, username=username)
         stored = await open_profile(db=db, keyring=keyring, user_id=owner.id)
         for field in PROFILE_FIELDS:
-            value = shown_field(field.name, stored.get(field.name))
+            value = mask(field.name, stored.get(field.name))
             env = (
                 " (overridden by the server's environment)"
                 if overridden_by_server(field.name, settings.provider_env)

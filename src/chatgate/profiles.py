@@ -15,7 +15,6 @@ from chatgate.crypto import (
     Keyring,
     Unreadable,
     mask_secret,
-    shown_secret,
 )
 from chatgate.db.queries import Database
 from chatgate.errors import ApiKeyNotFound, BadRequest, StoredKeyUnreadable
@@ -54,7 +53,7 @@ class ServerProfile:
         return {
             name: SET_BY_SERVER
             if name in self.from_server
-            else shown_field(name, UNREADABLE if name in self.unreadable else self.values.get(name))
+            else mask(name, UNREADABLE if name in self.unreadable else self.values.get(name))
             for name in FIELDS_BY_NAME
         }
 
@@ -172,13 +171,9 @@ def check_api_key(value: SecretStr | None, provider_name: str) -> SecretStr:
     return value
 
 
-def shown_field(field: str, value: SecretStr | Unreadable | None) -> str | None:
-    """A stored field as it may be shown: masked if a secret, or marked as unreadable."""
-    return shown_secret(value) if FIELDS_BY_NAME[field].secret else mask(field, value)
-
-
 def mask(field: str, value: SecretStr | Unreadable | None) -> str | None:
-    """How a stored field is shown: secrets by their last 4 characters at most."""
+    """How a stored field is shown: secrets by their last 4 characters at most, and
+    one that no longer opens as such."""
     if value is None:
         return None
     if isinstance(value, Unreadable):
