@@ -13,14 +13,22 @@ What a Redis failure means, decided here for both:
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 
+def client_name() -> str:
+    """How this process's connections are named in Redis's CLIENT LIST."""
+    return f"chatgate-{os.getpid()}"
+
+
 def connect_redis(url: str) -> Redis:
     from redis.asyncio import Redis
 
     # The timeouts bound each command; a subscription's blocking read is not one.
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    return Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=2, client_name=client_name()
+    )
