@@ -5,9 +5,11 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .PHONY: setup serve test check lint services bench bench-report bench-profile bench-responsiveness soak soak-report
 
+# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE=1 (set on many machines and images)
+# every start of chatgate would otherwise compile its dependencies again.
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 serve: setup
 	$(UV) run chatgate serve

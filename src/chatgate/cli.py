@@ -1,40 +1,33 @@
-"""The chatgate command."""
+"""The chatgate command.
+
+Each command imports what it uses when it runs: ``chatgate --help`` loads click
+and little else, and ``chatgate user list`` neither the web stack nor Alembic.
+Migrations run in ``serve`` and ``migrate``; other commands only check that the
+schema is current (a brand-new, empty database gets its schema from any command).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging.config
-import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from pydantic import ValidationError
-from pydantic_core import PydanticUndefined
 
-from chatgate.auth import hash_token, make_token
-from chatgate.crypto import Keyring, load_secret, mask_secret
-from chatgate.custom_models import (
-    CustomModelFields,
-    create_custom_model,
-    delete_custom_model,
-    list_custom_models,
-    reseal_custom_model_keys,
-)
-from chatgate.db.engine import BadDatabaseUrl, make_engine
-from chatgate.db.migrate import migrate
-from chatgate.db.queries import Database, User
-from chatgate.errors import ChatgateError, describe_validation_errors
-from chatgate.identities import announce_change
-from chatgate.logs import log_config
 from chatgate.profile_fields import PROFILE_FIELDS
-from chatgate.profiles import load_profile, mask, reseal_profiles, update_profile
-from chatgate.runtime import make_keyring
-from chatgate.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from chatgate.crypto import Keyring
+    from chatgate.db.queries import Database
+    from chatgate.settings import Settings
 
 T = TypeVar("T")
+
+
+class CommandFailed(Exception):
+    """A command cannot go on; its message is the one line the operator sees."""
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -42,14 +35,70 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def run_with_db(settings: Settings, work: Callable[[Database, Keyring], Awaitable[T]]) -> T:
-    """Run one command's work against a migrated database, with clean errors."""
+def check_argument(check: Callable[[str], object], value: str) -> None:
+    """Check an argument before any database work: a refusal is a usage error (exit 2)."""
+    from chatgate.errors import BadRequest
+
+    try:
+        check(value)
+    except BadRequest as exc:
+        fail(exc.message, 2)
+
+
+def when(moment: datetime) -> str:
+    """A date as listed: UTC, ISO 8601 with its offset."""
+    return moment.isoformat(timespec="seconds")
+
+
+def current_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from chatgate.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        problems = (
+            f"CHATGATE_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: "
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        fail("; ".join(problems), 2)
+
+
+async def prepare_schema(db: Database, *, migrate: bool) -> None:
+    """Migrate (``migrate``, or a brand-new empty database), or refuse a schema that is
+    not this chatgate's: a server may be running on it, so it is upgraded on purpose."""
+    from chatgate.db.schema import SchemaState, schema_state
+
+    state = await schema_state(db.engine)
+    if state is SchemaState.CURRENT:
+        return
+    if state is SchemaState.UNKNOWN:
+        raise CommandFailed("Database schema is newer than this chatgate: upgrade chatgate")
+    if state is SchemaState.BEHIND and not migrate:
+        raise CommandFailed("Database schema is behind: run chatgate migrate")
+    from chatgate.db.migrate import migrate as apply_migrations
+
+    await apply_migrations(db.engine)
+
+
+def run_with_db(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, migrate: bool = False
+) -> T:
+    """Run one command's work against a current schema, with one-line errors."""
+    import asyncio
+
+    from chatgate.crypto import SecretUnavailable
+    from chatgate.db.engine import BadDatabaseUrl, make_engine
+    from chatgate.db.queries import Database
+    from chatgate.errors import ChatgateError
 
     async def main() -> T:
         db = Database(make_engine(settings.effective_database_url))
         try:
-            await migrate(db.engine)
-            return await work(db, make_keyring(settings))
+            await prepare_schema(db, migrate=migrate)
+            return await work(db)
         finally:
             await db.close()
 
@@ -59,27 +108,63 @@ def run_with_db(settings: Settings, work: Callable[[Database, Keyring], Awaitabl
         fail(f"CHATGATE_DATABASE_URL: {exc}", 2)
     except ChatgateError as exc:
         fail(exc.message)
+    except (CommandFailed, SecretUnavailable) as exc:
+        fail(str(exc))
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach the database: {exc.strerror or exc}")
-    raise AssertionError("unreachable")
 
 
-async def require_user(db: Database, username: str) -> User:
-    user = await db.get_user(username=username)
-    if user is None:
-        fail(f"no user named {username!r}")
-    assert user is not None
-    return user
+def run_with_keyring(
+    settings: Settings,
+    work: Callable[[Database, Keyring], Awaitable[T]],
+    *,
+    migrate: bool = False,
+) -> T:
+    """As run_with_db, for work that seals or opens stored keys: the secret must be
+    the one the database's keys are sealed with."""
+
+    async def checked(db: Database) -> T:
+        from chatgate.secret import check_secret, make_keyring
+
+        keyring = make_keyring(settings)
+        await check_secret(db=db, keyring=keyring)
+        return await work(db, keyring)
+
+    return run_with_db(settings, checked, migrate=migrate)
+
+
+def quiet_unreadable_logs() -> None:
+    # The commands report a stored value that no longer opens themselves, in one line.
+    import logging
+
+    for name in ("chatgate.profiles", "chatgate.custom_models"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """chatgate: a self-hosted streaming chat API server."""
+    import logging.config
+
+    from chatgate.logs import log_config
+
     logging.config.dictConfig(log_config(os.environ.get("CHATGATE_LOG_LEVEL", "info")))
     logging.getLogger("chatgate.crypto").setLevel(logging.WARNING)
 
 
+class ServeCommand(click.Command):
+    """Lists every setting in its help, read from Settings only when the help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _settings_help()
+        super().format_epilog(ctx, formatter)
+
+
 def _settings_help() -> str:
+    from pydantic_core import PydanticUndefined
+
+    from chatgate.settings import Settings
+
     lines = ["\b", "Environment variables (defaults in brackets):"]
     for name, field in Settings.model_fields.items():
         if name == "provider_env":
@@ -91,24 +176,30 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
-@main.command(epilog=_settings_help())
+async def _nothing(_db: Database, _keyring: Keyring) -> None:
+    return None
+
+
+@main.command(cls=ServeCommand)
 @click.option("--host", help="Address to bind [CHATGATE_HOST, 127.0.0.1].")
 @click.option("--port", type=int, help="Port [CHATGATE_PORT, 8000].")
 @click.option("--workers", type=int, help="Worker processes [CHATGATE_WORKERS, 1].")
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations at start.")
 def serve(host: str | None, port: int | None, workers: int | None, no_migrate: bool) -> None:
     """Serve the chat API."""
+    import math
+
     import uvicorn
+
+    from chatgate.logs import log_config
 
     if no_migrate:
         os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
-    settings = load_settings()
-    if settings.migrate_on_start:
-        # Once here, before the workers start; they then skip it.
-        run_with_db(settings, lambda _db, _keyring: asyncio.sleep(0))
-        os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
-    else:
-        load_secret(settings.secret_key, settings.data_dir)
+    settings = current_settings()
+    # Once here, before the workers start (they then skip it): the schema, and a secret
+    # that opens the database's keys, or no server at all.
+    run_with_keyring(settings, _nothing, migrate=settings.migrate_on_start)
+    os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     from chatgate.web.connections import raise_open_file_limit
 
     raise_open_file_limit()
@@ -128,11 +219,14 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
     )
 
 
+async def _schema_only(_db: Database) -> None:
+    return None
+
+
 @main.command("migrate")
 def migrate_command() -> None:
     """Apply pending database migrations."""
-    settings = load_settings()
-    run_with_db(settings, lambda _db, _keyring: asyncio.sleep(0))
+    run_with_db(current_settings(), _schema_only, migrate=True)
     click.echo("database is up to date")
 
 
@@ -146,16 +240,17 @@ def user() -> None:
 @click.option("--label", default="created with the user", help="Label of the first token.")
 def user_create(username: str, label: str) -> None:
     """Create a user and print its first access token (last line)."""
-    if not username or len(username) > 64 or not username.isprintable() or " " in username:
-        fail("a username is 1 to 64 printable characters without spaces", 2)
+    from chatgate.tokens import check_label
+    from chatgate.users import check_username, create_user
 
-    async def work(db: Database, _keyring: Keyring) -> str:
-        new = await db.create_user(username=username)
-        token = make_token()
-        await db.create_token(user_id=new.id, token_hash=hash_token(token), label=label)
-        return token
+    check_argument(check_username, username)
+    check_argument(check_label, label)
 
-    token = run_with_db(load_settings(), work)
+    async def work(db: Database) -> str:
+        _created, minted = await create_user(db=db, username=username, label=label)
+        return minted.token
+
+    token = run_with_db(current_settings(), work)
     click.echo(f"created user {username}; its access token (shown once, store it now):")
     click.echo(token)
 
@@ -163,8 +258,10 @@ def user_create(username: str, label: str) -> None:
 @user.command("list")
 def user_list() -> None:
     """List users."""
-    for found in run_with_db(load_settings(), lambda db, _k: db.list_users()):
-        click.echo(f"{found.id}\t{found.username}\t{found.created_at:%Y-%m-%d %H:%M}")
+    from chatgate.users import list_users
+
+    for found in run_with_db(current_settings(), lambda db: list_users(db=db)):
+        click.echo(f"{found.id}\t{found.username}\t{when(found.created_at)}")
 
 
 @main.group()
@@ -174,17 +271,19 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("username")
-@click.option("--label", default="", help="What the token is for.")
+@click.option("--label", default="", help="What the token is for (one line).")
 def token_create(username: str, label: str) -> None:
     """Create an access token for a user (printed once, on the last line)."""
+    from chatgate.tokens import check_label, mint_token
+    from chatgate.users import find_user
 
-    async def work(db: Database, _keyring: Keyring) -> str:
-        owner = await require_user(db, username)
-        new = make_token()
-        await db.create_token(user_id=owner.id, token_hash=hash_token(new), label=label[:100])
-        return new
+    check_argument(check_label, label)
 
-    new = run_with_db(load_settings(), work)
+    async def work(db: Database) -> str:
+        owner = await find_user(db=db, username=username)
+        return (await mint_token(db=db, user_id=owner.id, label=label)).token
+
+    new = run_with_db(current_settings(), work)
     click.echo(f"access token for {username} (shown once, store it now):")
     click.echo(new)
 
@@ -193,32 +292,33 @@ def token_create(username: str, label: str) -> None:
 @click.argument("username")
 def token_list(username: str) -> None:
     """List a user's tokens (never the tokens themselves)."""
+    from chatgate.tokens import list_tokens
+    from chatgate.users import find_user
 
-    async def work(db: Database, _keyring: Keyring) -> None:
-        owner = await require_user(db, username)
+    async def work(db: Database) -> None:
+        owner = await find_user(db=db, username=username)
         click.echo("id\tcreated\tlast used\tstatus\tlabel")
-        for t in await db.list_tokens(user_id=owner.id):
-            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        for t in await list_tokens(db=db, user_id=owner.id):
+            used = when(t.last_used_at) if t.last_used_at else "never"
             status = "revoked" if t.revoked_at else "active"
-            click.echo(f"{t.id}\t{t.created_at:%Y-%m-%d %H:%M}\t{used}\t{status}\t{t.label}")
+            click.echo(f"{t.id}\t{when(t.created_at)}\t{used}\t{status}\t{t.label}")
 
-    run_with_db(load_settings(), work)
+    run_with_db(current_settings(), work)
 
 
 @token.command("revoke")
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke an access token by its id."""
+    from chatgate.identities import announce_change
+    from chatgate.tokens import revoke_token
 
-    settings = load_settings()
+    settings = current_settings()
 
-    async def work(db: Database, _keyring: Keyring) -> bool:
-        user_id = await db.token_user_id(token_id=token_id)
-        if user_id is None:
-            fail(f"no token with id {token_id}")
-        revoked = await db.revoke_token(token_id=token_id)
-        await announce_change(settings.redis_url, user_id)
-        return revoked
+    async def work(db: Database) -> bool:
+        revocation = await revoke_token(db=db, token_id=token_id, user_id=None)
+        await announce_change(settings.redis_url, revocation.user_id)
+        return revocation.revoked_now
 
     revoked = run_with_db(settings, work)
     click.echo(f"token {token_id} revoked" if revoked else f"token {token_id} was already revoked")
@@ -254,6 +354,10 @@ def _profile_options(command: Callable[..., None]) -> Callable[..., None]:
 @_profile_options
 def profile_set(username: str, **options: Any) -> None:
     """Set or clear profile fields (secrets are read from standard input)."""
+    from chatgate.identities import announce_change
+    from chatgate.profiles import update_profile
+    from chatgate.users import find_user
+
     changes: dict[str, str | None] = {}
     from_stdin = [f.name for f in PROFILE_FIELDS if options.get(f.name + "__stdin")]
     if len(from_stdin) > 1:
@@ -270,14 +374,14 @@ def profile_set(username: str, **options: Any) -> None:
             changes[field.name] = options[field.name]
     if not changes:
         fail("nothing to change: see chatgate profile set --help", 2)
-    settings = load_settings()
+    settings = current_settings()
 
     async def work(db: Database, keyring: Keyring) -> None:
-        owner = await require_user(db, username)
+        owner = await find_user(db=db, username=username)
         await update_profile(db=db, keyring=keyring, user_id=owner.id, changes=changes)
         await announce_change(settings.redis_url, owner.id)
 
-    run_with_db(settings, work)
+    run_with_keyring(settings, work)
     click.echo(f"updated {', '.join(sorted(changes))} for {username}")
 
 
@@ -285,21 +389,29 @@ def profile_set(username: str, **options: Any) -> None:
 @click.argument("username")
 def profile_show(username: str) -> None:
     """Show a user's profile, secrets masked to their last 4 characters."""
-    settings = load_settings()
+    from chatgate.crypto import Unreadable
+    from chatgate.profiles import mask, open_profile, overridden_by_server
+    from chatgate.users import find_user
 
-    async def work(db: Database, keyring: Keyring) -> None:
-        owner = await require_user(db, username)
-        shown = await load_profile(db=db, keyring=keyring, user_id=owner.id, provider_env={})
+    settings = current_settings()
+    quiet_unreadable_logs()
+
+    async def work(db: Database, keyring: Keyring) -> list[str]:
+        owner = await find_user(db=db, username=username)
+        stored = await open_profile(db=db, keyring=keyring, user_id=owner.id)
         for field in PROFILE_FIELDS:
-            value = mask(field.name, shown.get(field.name))
+            value = mask(field.name, stored.get(field.name))
             env = (
                 " (overridden by the server's environment)"
-                if field.env_var in settings.provider_env
+                if overridden_by_server(field.name, settings.provider_env)
                 else ""
             )
             click.echo(f"{field.name}: {value or '-'}{env}")
+        return [name for name, value in stored.items() if isinstance(value, Unreadable)]
 
-    run_with_db(settings, work)
+    unreadable = run_with_keyring(settings, work)
+    if unreadable:
+        fail(f"{', '.join(unreadable)} of {username} no longer open: enter them again")
 
 
 @main.group()
@@ -317,14 +429,26 @@ def secret_rotate() -> None:
     2. Run chatgate secret rotate.
     3. Remove CHATGATE_PREVIOUS_SECRET_KEYS.
     """
-    settings = load_settings()
+    from chatgate.custom_models import reseal_custom_model_keys
+    from chatgate.profiles import reseal_profiles
+    from chatgate.secret import record_secret
 
-    async def work(db: Database, keyring: Keyring) -> int:
-        profiles_count = await reseal_profiles(db=db, keyring=keyring)
-        return profiles_count + await reseal_custom_model_keys(db=db, keyring=keyring)
+    quiet_unreadable_logs()
 
-    count = run_with_db(settings, work)
+    async def work(db: Database, keyring: Keyring) -> tuple[int, list[str]]:
+        profiles_count, unreadable_fields = await reseal_profiles(db=db, keyring=keyring)
+        models_count, unreadable_keys = await reseal_custom_model_keys(db=db, keyring=keyring)
+        # Everything that still opens is sealed with the current secret: it is the database's.
+        await record_secret(db=db, keyring=keyring)
+        return profiles_count + models_count, unreadable_fields + unreadable_keys
+
+    count, unreadable = run_with_keyring(current_settings(), work)
     click.echo(f"re-encrypted {count} stored values with the current secret")
+    if unreadable:
+        fail(
+            f"{len(unreadable)} stored values open with none of the configured secrets and "
+            f"were left as they are (their users must enter them again): {', '.join(unreadable)}"
+        )
 
 
 @main.group()
@@ -350,6 +474,12 @@ def model_create(
     api_key_stdin: bool,
 ) -> None:
     """Add a custom model for a user; prints its id (last line)."""
+    from pydantic import ValidationError
+
+    from chatgate.custom_models import CustomModelFields, create_custom_model
+    from chatgate.errors import describe_validation_errors
+    from chatgate.users import find_user
+
     api_key = sys.stdin.readline().strip() if api_key_stdin else None
     if api_key_stdin and not api_key:
         fail("no API key on standard input", 2)
@@ -366,11 +496,11 @@ def model_create(
         fail(describe_validation_errors(exc.errors()), 2)
 
     async def work(db: Database, keyring: Keyring) -> str:
-        owner = await require_user(db, username)
+        owner = await find_user(db=db, username=username)
         created = await create_custom_model(db=db, keyring=keyring, user_id=owner.id, fields=fields)
         return created.id
 
-    new_id = run_with_db(load_settings(), work)
+    new_id = run_with_keyring(current_settings(), work)
     click.echo(f"created custom model {name!r} for {username}; its id:")
     click.echo(new_id)
 
@@ -379,15 +509,24 @@ def model_create(
 @click.argument("username")
 def model_list(username: str) -> None:
     """List a user's custom models, keys masked to their last 4 characters."""
+    from chatgate.crypto import Unreadable, shown_secret
+    from chatgate.custom_models import list_custom_models
+    from chatgate.users import find_user
 
-    async def work(db: Database, keyring: Keyring) -> None:
-        owner = await require_user(db, username)
+    quiet_unreadable_logs()
+
+    async def work(db: Database, keyring: Keyring) -> list[str]:
+        owner = await find_user(db=db, username=username)
         click.echo("id\tname\tmodel id\tbase URL\tcontext length\tAPI key")
-        for m in await list_custom_models(db=db, keyring=keyring, user_id=owner.id):
-            key = "-" if m.api_key is None else mask_secret(m.api_key)
+        models = await list_custom_models(db=db, keyring=keyring, user_id=owner.id)
+        for m in models:
+            key = shown_secret(m.key) or "-"
             click.echo(f"{m.id}\t{m.name}\t{m.model_id}\t{m.base_url}\t{m.context_length}\t{key}")
+        return [m.id for m in models if isinstance(m.key, Unreadable)]
 
-    run_with_db(load_settings(), work)
+    unreadable = run_with_keyring(current_settings(), work)
+    if unreadable:
+        fail(f"the keys of {', '.join(unreadable)} no longer open: enter them again")
 
 
 @model.command("delete")
@@ -395,12 +534,14 @@ def model_list(username: str) -> None:
 @click.argument("model_id")
 def model_delete(username: str, model_id: str) -> None:
     """Delete one of a user's custom models by its id."""
+    from chatgate.custom_models import delete_custom_model
+    from chatgate.users import find_user
 
-    async def work(db: Database, _keyring: Keyring) -> None:
-        owner = await require_user(db, username)
+    async def work(db: Database) -> None:
+        owner = await find_user(db=db, username=username)
         await delete_custom_model(db=db, user_id=owner.id, custom_model_id=model_id)
 
-    run_with_db(load_settings(), work)
+    run_with_db(current_settings(), work)
     click.echo(f"deleted custom model {model_id} of {username}")
 
 

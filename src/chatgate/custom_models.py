@@ -8,6 +8,7 @@ absent as one that does not exist.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +17,16 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from chatgate.crypto import Keyring
+from chatgate.crypto import Keyring, Unreadable
 from chatgate.db.queries import Database, StoredCustomModel, utcnow
-from chatgate.errors import BadRequest, NotFound
+from chatgate.errors import BadRequest, NotFound, StoredKeyUnreadable
+
+log = logging.getLogger(__name__)
+
+KEY_UNREADABLE = (
+    "The key stored for this custom model can no longer be decrypted (the server's secret "
+    "changed). Please enter it again in the model's settings."
+)
 
 
 def _single_line(value: str) -> str:
@@ -93,11 +101,18 @@ class CustomModel:
     name: str
     description: str
     base_url: str
-    api_key: SecretStr | None
+    key: SecretStr | Unreadable | None
     model_id: str
     context_length: int
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The key to send; a key no configured secret opens fails the request that needs it."""
+        if isinstance(self.key, Unreadable):
+            raise StoredKeyUnreadable(KEY_UNREADABLE)
+        return self.key
 
 
 def seal_context(user_id: int, custom_model_id: str) -> str:
@@ -110,16 +125,18 @@ def _seal(keyring: Keyring, user_id: int, custom_model_id: str, key: str | None)
 
 def _opened(keyring: Keyring, stored: StoredCustomModel) -> CustomModel:
     key = (
-        keyring.open(stored.api_key, context=seal_context(stored.user_id, stored.id))
+        keyring.open_stored(stored.api_key, context=seal_context(stored.user_id, stored.id))
         if stored.api_key
         else None
     )
+    if isinstance(key, Unreadable):
+        log.error("user %s: the key of custom model %s does not open", stored.user_id, stored.id)
     return CustomModel(
         id=stored.id,
         name=stored.name,
         description=stored.description,
         base_url=stored.base_url,
-        api_key=key,
+        key=key,
         model_id=stored.model_id,
         context_length=stored.context_length,
         created_at=stored.created_at,
@@ -189,21 +206,25 @@ async def update_custom_model(
     )
 
 
-async def reseal_custom_model_keys(*, db: Database, keyring: Keyring) -> int:
-    """Seal every stored custom model key again with the current secret; returns how many."""
-    count = 0
+async def reseal_custom_model_keys(*, db: Database, keyring: Keyring) -> tuple[int, list[str]]:
+    """Seal every stored custom model key again with the current secret: how many, and
+    which (``user 3: custom model <id>``) no configured secret opens."""
+    count, unreadable = 0, []
     for user_id, custom_model_id, sealed in await db.sealed_custom_model_keys():
         if keyring.sealed_with_current(sealed):
             continue
         context = seal_context(user_id, custom_model_id)
-        plain = keyring.open(sealed, context=context).get_secret_value()
+        opened = keyring.open_stored(sealed, context=context)
+        if isinstance(opened, Unreadable):
+            unreadable.append(f"user {user_id}: custom model {custom_model_id}")
+            continue
         await db.update_custom_model(
             user_id=user_id,
             custom_model_id=custom_model_id,
-            values={"api_key": keyring.seal(plain, context=context)},
+            values={"api_key": keyring.seal(opened.get_secret_value(), context=context)},
         )
         count += 1
-    return count
+    return count, unreadable
 
 
 async def delete_custom_model(*, db: Database, user_id: int, custom_model_id: str) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from chatgate.auth import hash_token
 from chatgate.db.queries import TokenOwner
 from chatgate.profiles import ServerProfile
+from chatgate.redis_client import connect_redis
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -40,7 +41,7 @@ Loader = Callable[[str], Awaitable[Identity]]
 
 
 class IdentityCache:
-    def __init__(self, *, ttl: float, redis_url: str | None) -> None:
+    def __init__(self, *, ttl: float, redis: Redis | None) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Identity]] = {}
         # Loads under way, by token hash: a burst of requests with one token waits
@@ -48,7 +49,7 @@ class IdentityCache:
         self._loading: dict[str, asyncio.Future[Identity]] = {}
         # Bumped by every forget: a load that started before it must not store its result.
         self._generation = 0
-        self._redis = _connect(redis_url) if redis_url else None
+        self._redis = redis  # the runtime's, closed by it
         self._listener: asyncio.Task[None] | None = None
 
     async def resolve(self, token: str, load: Loader) -> Identity:
@@ -99,8 +100,6 @@ class IdentityCache:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-        if self._redis is not None:
-            await self._redis.aclose()
 
     async def _listen(self, redis: Redis) -> None:
         from redis.exceptions import RedisError
@@ -119,17 +118,10 @@ class IdentityCache:
                 await asyncio.sleep(1)
 
 
-def _connect(redis_url: str) -> Redis:
-    # Imported only when configured: the Redis client weighs 15 MB of imports.
-    from redis.asyncio import Redis
-
-    return Redis.from_url(redis_url)
-
-
 async def announce_change(redis_url: str | None, user_id: int) -> None:
     """Tell every running instance that the user changed (from outside them: the CLI)."""
     if redis_url:
-        redis = _connect(redis_url)
+        redis = connect_redis(redis_url)
         try:
             await publish_change(redis, user_id)
         finally:

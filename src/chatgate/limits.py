@@ -12,9 +12,12 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chatgate.errors import TooManyRequests
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 WINDOW = 60
 # A stream lease left behind by a crashed instance stops counting after this long.
@@ -85,11 +88,11 @@ class MemoryLimiter:
 
 
 def make_limiter(
-    *, redis_url: str | None, per_minute: int | None, max_streams: int | None
+    *, redis: Redis | None, per_minute: int | None, max_streams: int | None
 ) -> Limiter:
-    if redis_url:
+    if redis is not None:
         # Imported only when configured: the Redis client weighs 15 MB of imports.
         from chatgate.redis_limits import RedisLimiter
 
-        return RedisLimiter(redis_url, per_minute=per_minute, max_streams=max_streams)
+        return RedisLimiter(redis, per_minute=per_minute, max_streams=max_streams)
     return MemoryLimiter(per_minute=per_minute, max_streams=max_streams)

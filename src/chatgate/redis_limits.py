@@ -25,10 +25,12 @@ return 1
 
 
 class RedisLimiter:
-    def __init__(self, url: str, *, per_minute: int | None, max_streams: int | None) -> None:
+    """Fails closed: without Redis a limit answers 503 (see chatgate.redis_client)."""
+
+    def __init__(self, redis: Redis, *, per_minute: int | None, max_streams: int | None) -> None:
         self.per_minute = per_minute
         self.max_streams = max_streams
-        self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self.redis = redis
         self._acquire = self.redis.register_script(_ACQUIRE)
         self._instance = os.urandom(6).hex()
 
@@ -73,4 +75,4 @@ class RedisLimiter:
                 await self.redis.zrem(key, member)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        return None  # the client is the runtime's, closed by it

@@ -1,4 +1,5 @@
-"""What a running app holds: the database, the keyring and the shared HTTP pool.
+"""What a running app holds: the database, the keyring, the shared HTTP pool and,
+when configured, the one Redis client.
 
 Built by create_app, started and stopped by the app's lifespan; nothing is
 created at import time.
@@ -6,9 +7,11 @@ created at import time.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
 
-from chatgate.crypto import Keyring, load_secret
+from chatgate.crypto import Keyring
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
 from chatgate.identities import IdentityCache
@@ -16,13 +19,12 @@ from chatgate.limits import Limiter, make_limiter
 from chatgate.metrics import Metrics
 from chatgate.providers.chat import ProviderOptions
 from chatgate.providers.upstream import UpstreamPolicy, new_session
+from chatgate.redis_client import connect_redis
+from chatgate.secret import make_keyring
 from chatgate.settings import Settings
 
-
-def make_keyring(settings: Settings) -> Keyring:
-    """Seals with the current secret; also opens what older secrets sealed."""
-    current = load_secret(settings.secret_key, settings.data_dir)
-    return Keyring([current, *settings.previous_secret_keys])
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class Runtime:
@@ -35,9 +37,12 @@ class Runtime:
             max_retries=settings.upstream_max_retries,
         )
         self.metrics = Metrics()
-        self.identities = IdentityCache(
-            ttl=settings.identity_cache_seconds, redis_url=settings.redis_url
+        # One client for the limits and the identity feed (how each meets a Redis
+        # failure: see chatgate.redis_client); the connections open on first use.
+        self._redis: Redis | None = (
+            connect_redis(settings.redis_url) if settings.redis_url else None
         )
+        self.identities = IdentityCache(ttl=settings.identity_cache_seconds, redis=self._redis)
         self.base_urls = settings.base_urls
         self.provider_options = ProviderOptions(
             anthropic_version=settings.anthropic_version,
@@ -76,7 +81,7 @@ class Runtime:
         self._http = new_session()
         await self.identities.start()
         self._limiter = make_limiter(
-            redis_url=settings.redis_url,
+            redis=self._redis,
             per_minute=settings.rate_limit_per_minute,
             max_streams=settings.max_streams_per_user,
         )
@@ -89,3 +94,5 @@ class Runtime:
             await self._http.close()
         if self._db is not None:
             await self._db.close()
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -10,32 +10,41 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from chatgate.profile_fields import PROFILE_FIELDS
 
 MIB = 1024 * 1024
 
 # Server-wide provider settings, named as Chatbot UI names them. Set and
 # non-empty, each replaces the matching profile field for every user.
-PROVIDER_ENV_VARS = (
-    "OPENAI_API_KEY",
-    "OPENAI_ORGANIZATION_ID",
-    "ANTHROPIC_API_KEY",
-    "GOOGLE_GEMINI_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "PERPLEXITY_API_KEY",
-    "OPENROUTER_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_GPT_35_TURBO_NAME",
-    "AZURE_GPT_45_TURBO_NAME",
-    "AZURE_GPT_45_VISION_NAME",
-    "AZURE_EMBEDDINGS_NAME",
-)
+PROVIDER_ENV_VARS = tuple(field.env_var for field in PROFILE_FIELDS)
+MIN_SECRET_LENGTH = 32
+# The environment load_settings reads (None: the process's own): see MappingEnvSource.
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("chatgate_environ", default=None)
+
+
+class MappingEnvSource(EnvSettingsSource):
+    """The ``CHATGATE_*`` variables of one mapping (the process's environment by default)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name.lower(): value for name, value in self._environ.items()}
 
 
 class Settings(BaseSettings):
@@ -55,7 +64,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description=(
-            "Encrypts stored provider keys; generated into the data directory when unset."
+            "Encrypts stored provider keys (32 characters or more); generated into the data "
+            "directory when unset, which only the SQLite default allows."
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `chatgate serve` binds.")
@@ -164,12 +174,57 @@ class Settings(BaseSettings):
         description="The set, non-empty PROVIDER_ENV_VARS (filled by load_settings).",
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _environ.get()
+        return (
+            init_settings,
+            MappingEnvSource(settings_cls, os.environ if environ is None else environ),
+        )
+
     @field_validator("cors_origins", "previous_secret_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         # Plain comma-separated lists read better in an environment than JSON arrays.
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # A browser sends its Origin as scheme://host[:port], never with a slash or a path:
+        # anything else would silently never match.
+        origins = []
+        for origin in value:
+            origin = origin.rstrip("/")
+            parts = urlsplit(origin)
+            if origin != "*" and (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+                or parts.password
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+            origins.append(origin)
+        return origins
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and 0 < len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters long")
         return value
 
     @field_validator(
@@ -198,13 +253,25 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
+        return self.database_url or self.default_database_url
+
+    @property
+    def default_database_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'chatgate.db').resolve()}"
+
+    @property
+    def uses_default_database(self) -> bool:
+        """The SQLite database in the data directory, which may live beside a generated secret."""
+        return self.effective_database_url == self.default_database_url
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment, provider variables included."""
+    """Settings from ``environ`` (the process's environment by default) and nothing
+    else, provider variables included."""
     env = os.environ if environ is None else environ
     provider_env = {name: SecretStr(env[name]) for name in PROVIDER_ENV_VARS if env.get(name)}
-    return Settings(provider_env=provider_env)
+    token = _environ.set(env)
+    try:
+        return Settings(provider_env=provider_env)
+    finally:
+        _environ.reset(token)

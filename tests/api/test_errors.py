@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from chatgate.access_log import AccessLog
 from chatgate.api.chat import ChatEndpoint
@@ -74,6 +75,7 @@ async def test_database_down_is_a_503_and_not_ready(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path,
         database_url="postgresql://postgres@127.0.0.1:1/none",
+        secret_key=SecretStr("a-secret-for-a-database-that-is-down"),
         migrate_on_start=False,
     )
     app = create_app(settings)

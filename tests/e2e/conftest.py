@@ -21,7 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from chatgate.auth import hash_token, make_token
-from chatgate.crypto import Keyring, load_secret
+from chatgate.crypto import Keyring
 from chatgate.db.engine import make_engine
 from chatgate.db.queries import Database
 from chatgate.profile_fields import FIELDS_BY_NAME, PROFILE_FIELDS
@@ -138,9 +138,7 @@ class Server:
             try:
                 user = await db.create_user(username="u" + secrets.token_hex(6))
                 await db.create_token(user_id=user.id, token_hash=hash_token(token), label="test")
-                configured = self.env.get("CHATGATE_SECRET_KEY")
-                secret = load_secret(SecretStr(configured) if configured else None, self.data_dir)
-                keyring = Keyring([secret])
+                keyring = Keyring([SecretStr(self.env["CHATGATE_SECRET_KEY"])])
                 await update_profile(
                     db=db,
                     keyring=keyring,
@@ -178,6 +176,8 @@ def base_env(
     env.update(
         CHATGATE_DATA_DIR=str(tmp / "data"),
         CHATGATE_DATABASE_URL=database_url,
+        # Required with CHATGATE_DATABASE_URL (a secret is generated only for the default).
+        CHATGATE_SECRET_KEY="the-secret-of-every-test-server-0123456789",
         CHATGATE_MAX_BODY_BYTES=str(2 * 1024 * 1024),
         CHATGATE_UPSTREAM_MAX_RETRIES="2",
         # The fake serves every provider: each at its own path under one root.

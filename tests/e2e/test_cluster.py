@@ -20,7 +20,7 @@ REDIS_URL = os.environ.get("CHATGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"
 def pair(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Server]]:
     redis.Redis.from_url(REDIS_URL).flushdb()  # a database of its own, for these tests only
     extra = {
-        "CHATGATE_SECRET_KEY": "one-secret-for-every-instance",
+        "CHATGATE_SECRET_KEY": "one-secret-for-every-instance-of-the-cluster",
         "CHATGATE_REDIS_URL": REDIS_URL,
         "CHATGATE_RATE_LIMIT_PER_MINUTE": "4",
         "CHATGATE_MAX_STREAMS_PER_USER": "1",

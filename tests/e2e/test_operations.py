@@ -151,8 +151,8 @@ def chatgate(
 
 def test_secret_rotation_keeps_every_key(upstream: Upstream, tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
-    old = {"CHATGATE_SECRET_KEY": "the-old-secret-long-enough"}
-    new = {"CHATGATE_SECRET_KEY": "the-new-secret-long-enough"}
+    old = {"CHATGATE_SECRET_KEY": "the-old-secret-long-enough-for-chatgate"}
+    new = {"CHATGATE_SECRET_KEY": "the-new-secret-long-enough-for-chatgate"}
     env_old = base_env(tmp_path, upstream, url, old)
     token = chatgate(env_old, "user", "create", "rotating").stdout.splitlines()[-1]
     chatgate(

@@ -32,7 +32,7 @@ class Loads:
 
 
 async def test_a_token_is_looked_up_once_while_fresh() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), Loads()
+    cache, load = IdentityCache(ttl=60, redis=None), Loads()
     first = await cache.resolve("cg_a1", load)
     again = await cache.resolve("cg_a1", load)
     assert again is first
@@ -40,7 +40,7 @@ async def test_a_token_is_looked_up_once_while_fresh() -> None:
 
 
 async def test_a_change_to_the_user_is_seen_on_the_next_request() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), Loads()
+    cache, load = IdentityCache(ttl=60, redis=None), Loads()
     await cache.resolve("cg_a1", load)
     await cache.resolve("cg_a2", load)
     await cache.resolve("cg_b1", load)
@@ -52,7 +52,7 @@ async def test_a_change_to_the_user_is_seen_on_the_next_request() -> None:
 
 
 async def test_entries_expire_and_failures_are_not_cached() -> None:
-    cache, load = IdentityCache(ttl=0, redis_url=None), Loads()
+    cache, load = IdentityCache(ttl=0, redis=None), Loads()
     await cache.resolve("cg_a1", load)
     await cache.resolve("cg_a1", load)
     assert load.calls == 2
@@ -75,7 +75,7 @@ class SlowLoads(Loads):
 
 
 async def test_a_burst_with_one_token_waits_for_one_lookup() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    cache, load = IdentityCache(ttl=60, redis=None), SlowLoads()
     burst = [asyncio.create_task(cache.resolve("cg_a1", load)) for _ in range(50)]
     await asyncio.sleep(0)
     load.release.set()
@@ -85,7 +85,7 @@ async def test_a_burst_with_one_token_waits_for_one_lookup() -> None:
 
 
 async def test_one_waiter_leaving_does_not_cancel_the_others() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    cache, load = IdentityCache(ttl=60, redis=None), SlowLoads()
     leaving = asyncio.create_task(cache.resolve("cg_a1", load))
     staying = asyncio.create_task(cache.resolve("cg_a1", load))
     await asyncio.sleep(0)
@@ -96,7 +96,7 @@ async def test_one_waiter_leaving_does_not_cancel_the_others() -> None:
 
 
 async def test_a_change_during_a_lookup_is_not_overwritten_by_it() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    cache, load = IdentityCache(ttl=60, redis=None), SlowLoads()
     first = asyncio.create_task(cache.resolve("cg_a1", load))
     await asyncio.sleep(0)
     await cache.user_changed(1)  # e.g. the key was replaced while the old one was being read
@@ -107,7 +107,7 @@ async def test_a_change_during_a_lookup_is_not_overwritten_by_it() -> None:
 
 
 async def test_a_failed_lookup_reaches_every_waiter() -> None:
-    cache, load = IdentityCache(ttl=60, redis_url=None), SlowLoads()
+    cache, load = IdentityCache(ttl=60, redis=None), SlowLoads()
     burst = [asyncio.create_task(cache.resolve("cg_unknown", load)) for _ in range(3)]
     await asyncio.sleep(0)
     load.release.set()

@@ -13,17 +13,17 @@ from chatgate.profiles import check_api_key, mask, overlay_env, validate_update
 def test_environment_wins_over_every_profile_value() -> None:
     stored = {"openai_api_key": SecretStr("sk-user"), "anthropic_api_key": SecretStr("ak-user")}
     env = {"OPENAI_API_KEY": SecretStr("sk-team"), "GROQ_API_KEY": SecretStr("gsk-team")}
-    values = overlay_env(stored, env)
-    assert values["openai_api_key"].get_secret_value() == "sk-team"
-    assert values["anthropic_api_key"].get_secret_value() == "ak-user"
-    assert values["groq_api_key"].get_secret_value() == "gsk-team"
+    values = overlay_env(stored, env).values
+    assert values["openai_api_key"] == SecretStr("sk-team")
+    assert values["anthropic_api_key"] == SecretStr("ak-user")
+    assert values["groq_api_key"] == SecretStr("gsk-team")
 
 
 def test_empty_environment_value_does_not_overlay() -> None:
     values = overlay_env(
         {"openai_api_key": SecretStr("sk-user")}, {"OPENAI_API_KEY": SecretStr("")}
-    )
-    assert values["openai_api_key"].get_secret_value() == "sk-user"
+    ).values
+    assert values["openai_api_key"] == SecretStr("sk-user")
 
 
 @pytest.mark.parametrize("value", [None, SecretStr(""), SecretStr("   ")])
@@ -78,7 +78,39 @@ def test_a_keyring_with_the_old_secret_second_still_opens_old_values() -> None:
 
 
 def test_generated_secret_is_private_and_stable(tmp_path: Path) -> None:
-    first = load_secret(None, tmp_path)
+    first = load_secret(None, tmp_path, may_generate=True)
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
-    assert load_secret(None, tmp_path).get_secret_value() == first.get_secret_value()
-    assert load_secret(SecretStr("configured"), tmp_path).get_secret_value() == "configured"
+    again = load_secret(None, tmp_path, may_generate=True)
+    assert again.get_secret_value() == first.get_secret_value()
+    configured = load_secret(SecretStr("configured"), tmp_path, may_generate=False)
+    assert configured.get_secret_value() == "configured"
+
+
+def test_a_server_key_takes_its_providers_other_fields_from_the_server_or_none() -> None:
+    stored = {
+        "azure_openai_endpoint": SecretStr("https://users-own.example"),
+        "azure_openai_35_turbo_id": SecretStr("users-deployment"),
+        "openai_organization_id": SecretStr("org-users"),
+        "openai_api_key": SecretStr("sk-users-own"),
+    }
+    env = {
+        "AZURE_OPENAI_API_KEY": SecretStr("operator-azure-key"),
+        "AZURE_GPT_45_TURBO_NAME": SecretStr("operator-deployment"),
+    }
+    values = overlay_env(stored, env).values
+    assert "azure_openai_endpoint" not in values
+    assert "azure_openai_35_turbo_id" not in values
+    assert values["azure_openai_45_turbo_id"] == SecretStr("operator-deployment")
+    # The user's own OpenAI key may go with the user's own organization.
+    assert values["openai_organization_id"] == SecretStr("org-users")
+
+    with_org = overlay_env(stored, {"OPENAI_API_KEY": SecretStr("sk-operator")}).values
+    assert "openai_organization_id" not in with_org
+
+
+def test_a_server_endpoint_with_a_users_key_is_the_operators_choice() -> None:
+    stored = {"azure_openai_api_key": SecretStr("users-azure-key")}
+    env = {"AZURE_OPENAI_ENDPOINT": SecretStr("https://operator.example")}
+    overlay = overlay_env(stored, env)
+    assert overlay.values["azure_openai_api_key"] == SecretStr("users-azure-key")
+    assert overlay.from_server == {"azure_openai_endpoint"}

@@ -7,6 +7,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
+from chatgate.profile_fields import PROFILE_FIELDS
 from chatgate.providers import PROVIDERS
 from chatgate.settings import load_settings
 
@@ -33,19 +34,65 @@ def test_every_provider_with_a_fixed_api_has_a_default_root() -> None:
     assert {p.name for p in PROVIDERS} - set(urls) == {"azure", "custom"}
 
 
-def test_base_urls_and_azure_settings_come_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CHATGATE_ANTHROPIC_BASE_URL", "https://proxy.corp/anthropic/")
-    monkeypatch.setenv("CHATGATE_AZURE_DEPLOYMENTS", '{"gpt-4o": "corp-4o"}')
-    monkeypatch.setenv("CHATGATE_AZURE_API_VERSION", "2025-01-01-preview")
-    settings = load_settings({})
+def test_base_urls_and_azure_settings_come_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "CHATGATE_ANTHROPIC_BASE_URL": "https://proxy.corp/anthropic/",
+            "CHATGATE_AZURE_DEPLOYMENTS": '{"gpt-4o": "corp-4o"}',
+            "CHATGATE_AZURE_API_VERSION": "2025-01-01-preview",
+        }
+    )
     assert settings.base_urls["anthropic"] == "https://proxy.corp/anthropic"
     assert settings.azure_deployments == {"gpt-4o": "corp-4o"}
     assert settings.azure_api_version == "2025-01-01-preview"
 
 
-def test_a_base_url_that_is_not_a_web_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHATGATE_GROQ_BASE_URL", "api.groq.com/openai/v1")
+def test_a_base_url_that_is_not_a_web_url_is_refused() -> None:
     with pytest.raises(ValidationError, match="must be an http:// or https:// URL"):
-        load_settings({})
+        load_settings({"CHATGATE_GROQ_BASE_URL": "api.groq.com/openai/v1"})
+
+
+def test_settings_come_only_from_the_mapping_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATGATE_PORT", "1234")
+    monkeypatch.setenv("CHATGATE_LOG_LEVEL", "debug")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-process")
+    settings = load_settings({"CHATGATE_PORT": "9999"})
+    assert settings.port == 9999
+    assert settings.log_level == "info"
+    assert settings.provider_env == {}
+    assert load_settings().port == 1234  # without a mapping: the process's environment
+
+
+def test_every_profile_field_has_its_server_variable() -> None:
+    environ = {field.env_var: f"value of {field.name}" for field in PROFILE_FIELDS}
+    provider_env = load_settings(environ).provider_env
+    assert {name: value.get_secret_value() for name, value in provider_env.items()} == environ
+
+
+@pytest.mark.parametrize(
+    ("configured", "origins"),
+    [
+        ("https://chat.example.com/", ["https://chat.example.com"]),
+        (
+            "http://localhost:3000, https://a.example",
+            ["http://localhost:3000", "https://a.example"],
+        ),
+    ],
+)
+def test_cors_origins_are_normalised(configured: str, origins: list[str]) -> None:
+    assert load_settings({"CHATGATE_CORS_ORIGINS": configured}).cors_origins == origins
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["chat.example.com", "https://chat.example.com/app", "https://a.example?x=1", "ftp://a"],
+)
+def test_an_origin_that_is_not_scheme_host_port_is_refused(origin: str) -> None:
+    with pytest.raises(ValidationError, match=r"is not an origin \(scheme://host\[:port\]\)"):
+        load_settings({"CHATGATE_CORS_ORIGINS": origin})
+
+
+def test_a_short_secret_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        load_settings({"CHATGATE_SECRET_KEY": "s" * 31})
+    assert load_settings({"CHATGATE_SECRET_KEY": "s" * 32}).secret_key is not None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from chatgate.api.deps import CurrentUser, RuntimeDep
-from chatgate.crypto import mask_secret
+from chatgate.crypto import shown_secret
 from chatgate.custom_models import (
     CustomModel,
     CustomModelChanges,
@@ -33,7 +33,8 @@ class CustomModelView(BaseModel):
     name: str
     description: str
     base_url: str
-    api_key: str | None  # masked to its last 4 characters
+    # Masked to its last 4 characters; "unreadable: enter it again" when it no longer opens.
+    api_key: str | None
     model_id: str
     context_length: int
     created_at: datetime
@@ -46,7 +47,7 @@ def view(model: CustomModel) -> CustomModelView:
         name=model.name,
         description=model.description,
         base_url=model.base_url,
-        api_key=None if model.api_key is None else mask_secret(model.api_key),
+        api_key=shown_secret(model.key),
         model_id=model.model_id,
         context_length=model.context_length,
         created_at=model.created_at,

@@ -6,13 +6,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from chatgate.api.deps import CurrentUser, RuntimeDep
+from chatgate.crypto import UNREADABLE_SHOWN
 from chatgate.errors import BadRequest
 from chatgate.profile_fields import MAX_FIELD_LENGTH, PROFILE_FIELDS
-from chatgate.profiles import load_profile, mask, update_profile
+from chatgate.profiles import SET_BY_SERVER, load_profile, update_profile
 
 router = APIRouter(tags=["profile"])
 
-_field_help = "Secrets are shown masked to their last 4 characters."
+_field_help = (
+    f"Secrets are shown masked to their last 4 characters; {SET_BY_SERVER!r} when the "
+    f"server supplies the field; {UNREADABLE_SHOWN!r} when the stored value no longer opens."
+)
 ProfileView = create_model(  # type: ignore[call-overload]
     "ProfileView",
     __config__=ConfigDict(extra="forbid"),
@@ -47,8 +51,7 @@ async def _profile_view(runtime: RuntimeDep, user: CurrentUser) -> BaseModel:
         user_id=user.user_id,
         provider_env=runtime.settings.provider_env,
     )
-    fields = {f.name: mask(f.name, profile.get(f.name)) for f in PROFILE_FIELDS}
-    view: BaseModel = ProfileView(username=user.username, **fields)
+    view: BaseModel = ProfileView(username=user.username, **profile.shown())
     return view
 
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from chatgate import tokens as token_service
 from chatgate.api.deps import CurrentUser, RuntimeDep
-from chatgate.auth import hash_token, make_token
-from chatgate.errors import NotFound
+from chatgate.tokens import MAX_LABEL_LENGTH, label_problem
 
 router = APIRouter(tags=["tokens"])
+
+
+def _label(value: str) -> str:
+    problem = label_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class TokenView(BaseModel):
@@ -23,7 +31,7 @@ class TokenView(BaseModel):
 
 
 class NewToken(BaseModel):
-    label: str = Field(default="", max_length=100)
+    label: Annotated[str, Field(max_length=MAX_LABEL_LENGTH), AfterValidator(_label)] = ""
 
 
 class CreatedToken(TokenView):
@@ -32,25 +40,18 @@ class CreatedToken(TokenView):
 
 @router.get("/api/tokens")
 async def list_tokens(runtime: RuntimeDep, user: CurrentUser) -> list[TokenView]:
-    tokens = await runtime.db.list_tokens(user_id=user.user_id)
+    tokens = await token_service.list_tokens(db=runtime.db, user_id=user.user_id)
     return [TokenView.model_validate(t, from_attributes=True) for t in tokens]
 
 
 @router.post("/api/tokens", status_code=201)
 async def create_token(body: NewToken, runtime: RuntimeDep, user: CurrentUser) -> CreatedToken:
-    token = make_token()
-    record = await runtime.db.create_token(
-        user_id=user.user_id, token_hash=hash_token(token), label=body.label
-    )
-    view = TokenView.model_validate(record, from_attributes=True)
-    return CreatedToken(**view.model_dump(), token=token)
+    minted = await token_service.mint_token(db=runtime.db, user_id=user.user_id, label=body.label)
+    view = TokenView.model_validate(minted.record, from_attributes=True)
+    return CreatedToken(**view.model_dump(), token=minted.token)
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
 async def revoke_token(token_id: int, runtime: RuntimeDep, user: CurrentUser) -> None:
-    # Another user's token is "not found" too: ids reveal nothing.
-    owned = {t.id for t in await runtime.db.list_tokens(user_id=user.user_id)}
-    if token_id not in owned:
-        raise NotFound("No such token")
-    await runtime.db.revoke_token(token_id=token_id)
+    await token_service.revoke_token(db=runtime.db, token_id=token_id, user_id=user.user_id)
     await runtime.identities.user_changed(user.user_id)

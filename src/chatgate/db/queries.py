@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, text, update
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chatgate.db.tables import access_tokens, custom_models, profiles, users
+from chatgate.db.tables import access_tokens, custom_models, meta, profiles, users
 from chatgate.errors import Conflict, ServiceUnavailable
 from chatgate.profile_fields import FIELD_NAMES
 
@@ -22,11 +22,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; every one chatgate stores is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,14 @@ class Token:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """Whose token was revoked, and whether it was live until now."""
+
+    user_id: int
+    revoked_now: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +82,16 @@ class StoredCustomModel:
     updated_at: datetime
 
 
+def _user(row: Row[Any]) -> User:
+    return User(row.id, row.username, _utc(row.created_at))
+
+
 def _custom_model(row: Row[Any]) -> StoredCustomModel:
     return StoredCustomModel(
         **{
             **row._asdict(),
-            "created_at": _aware(row.created_at),
-            "updated_at": _aware(row.updated_at),
+            "created_at": _utc(row.created_at),
+            "updated_at": _utc(row.updated_at),
         }
     )
 
@@ -103,6 +117,25 @@ class Database:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    # facts about the database itself
+
+    async def get_meta(self, *, name: str) -> str | None:
+        async with self._begin() as conn:
+            value: str | None = await conn.scalar(select(meta.c.value).where(meta.c.name == name))
+        return value
+
+    async def set_meta(self, *, name: str, value: str) -> None:
+        try:
+            async with self._begin() as conn:
+                result = await conn.execute(
+                    update(meta).where(meta.c.name == name).values(value=value)
+                )
+                if not result.rowcount:
+                    await conn.execute(insert(meta).values(name=name, value=value))
+        except IntegrityError:  # another process inserted it first: ours wins, as if later
+            async with self._begin() as conn:
+                await conn.execute(update(meta).where(meta.c.name == name).values(value=value))
+
     # users
 
     async def create_user(self, *, username: str) -> User:
@@ -121,12 +154,12 @@ class Database:
     async def get_user(self, *, username: str) -> User | None:
         async with self._begin() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
-        return None if row is None else User(row.id, row.username, row.created_at)
+        return None if row is None else _user(row)
 
     async def list_users(self) -> list[User]:
         async with self._begin() as conn:
             rows = (await conn.execute(select(users).order_by(users.c.id))).all()
-        return [User(r.id, r.username, r.created_at) for r in rows]
+        return [_user(r) for r in rows]
 
     # tokens
 
@@ -155,30 +188,29 @@ class Database:
                 r.id,
                 r.user_id,
                 r.label,
-                r.created_at,
+                _utc(r.created_at),
                 _aware(r.last_used_at),
                 _aware(r.revoked_at),
             )
             for r in rows
         ]
 
-    async def revoke_token(self, *, token_id: int) -> bool:
-        """True when a live token was revoked now."""
+    async def revoke_token(self, *, token_id: int, user_id: int | None) -> Revocation | None:
+        """Revoke a token, only among the user's own when ``user_id`` is given (another
+        user's token is then as absent as a missing one); None: no such token."""
+        found = [access_tokens.c.id == token_id]
+        if user_id is not None:
+            found.append(access_tokens.c.user_id == user_id)
         async with self._begin() as conn:
+            owner: int | None = await conn.scalar(select(access_tokens.c.user_id).where(*found))
+            if owner is None:
+                return None
             result = await conn.execute(
                 update(access_tokens)
-                .where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+                .where(*found, access_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-        return bool(result.rowcount)
-
-    async def token_user_id(self, *, token_id: int) -> int | None:
-        """Whose token this is (None: no such token)."""
-        async with self._begin() as conn:
-            user_id: int | None = await conn.scalar(
-                select(access_tokens.c.user_id).where(access_tokens.c.id == token_id)
-            )
-        return user_id
+        return Revocation(user_id=owner, revoked_now=bool(result.rowcount))
 
     async def find_token_owner(self, *, token_hash: str) -> TokenOwner | None:
         async with self._begin() as conn:
@@ -219,6 +251,21 @@ class Database:
         if row is None:
             return dict.fromkeys(FIELD_NAMES)
         return dict(zip(FIELD_NAMES, row, strict=True))
+
+    async def any_sealed_value(self) -> str | None:
+        """One stored sealed value, whichever comes first (None: nothing is stored)."""
+        any_field = func.coalesce(*(profiles.c[name] for name in FIELD_NAMES))
+        async with self._begin() as conn:
+            found: str | None = await conn.scalar(
+                select(any_field).where(any_field.is_not(None)).limit(1)
+            )
+            if found is None:
+                found = await conn.scalar(
+                    select(custom_models.c.api_key)
+                    .where(custom_models.c.api_key.is_not(None))
+                    .limit(1)
+                )
+        return found
 
     async def all_sealed_profiles(self) -> list[tuple[int, dict[str, str | None]]]:
         columns = [profiles.c[name] for name in FIELD_NAMES]

@@ -73,3 +73,12 @@ custom_models = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Facts about the database itself, by name: "secret_check" tells whether the configured
+# secret is the one the stored keys are sealed with (see chatgate.crypto), never the secret.
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
