@@ -12,13 +12,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from chatgate.crypto import Keyring
 from chatgate.db.queries import Database, StoredCustomModel, utcnow
 from chatgate.errors import BadRequest, NotFound
+from chatgate.providers.urls import check_root_url
 
 
 def _single_line(value: str) -> str:
@@ -26,17 +26,6 @@ def _single_line(value: str) -> str:
     if not value.isprintable():
         raise ValueError("must be printable text on one line")
     return value
-
-
-def _base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValueError("must be an http:// or https:// URL")
-    if parts.query or parts.fragment:
-        raise ValueError("must not have a query or fragment: /chat/completions is appended to it")
-    if parts.username or parts.password:
-        raise ValueError("must not hold credentials: put the key in api_key")
-    return value.rstrip("/")
 
 
 Name = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_single_line)]
@@ -48,7 +37,7 @@ BaseUrl = Annotated[
         description="The URL /chat/completions is appended to, e.g. http://localhost:11434/v1",
         examples=["http://localhost:11434/v1"],
     ),
-    AfterValidator(_base_url),
+    AfterValidator(check_root_url),
 ]
 ApiKey = Annotated[
     str,

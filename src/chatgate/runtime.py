@@ -15,14 +15,27 @@ from chatgate.identities import IdentityCache
 from chatgate.limits import Limiter, make_limiter
 from chatgate.metrics import Metrics
 from chatgate.providers.chat import ProviderOptions
-from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
+from chatgate.upstream import DestinationPolicy, UpstreamPolicy, new_session
 
 
 def make_keyring(settings: Settings) -> Keyring:
     """Seals with the current secret; also opens what older secrets sealed."""
     current = load_secret(settings.secret_key, settings.data_dir)
     return Keyring([current, *settings.previous_secret_keys])
+
+
+def destination_policy(settings: Settings) -> DestinationPolicy:
+    """Where users' own upstreams may go; the operator's provider URLs are never checked."""
+    operator_urls = list(settings.base_urls.values())
+    azure_endpoint = settings.provider_env.get("AZURE_OPENAI_ENDPOINT")
+    if azure_endpoint is not None:
+        operator_urls.append(azure_endpoint.get_secret_value())
+    return DestinationPolicy.build(
+        deny_private=settings.private_upstreams_denied,
+        allowed=settings.allowed_upstream_hosts,
+        operator_urls=operator_urls,
+    )
 
 
 class Runtime:
@@ -73,7 +86,7 @@ class Runtime:
         settings = self.settings
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
-        self._http = new_session()
+        self._http = new_session(destination_policy(settings))
         await self.identities.start()
         self._limiter = make_limiter(
             redis_url=settings.redis_url,

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.providers import anthropic
-from chatgate.providers.chat import Access, ChatRequest, ProviderOptions
+from chatgate.providers.chat import Access, AnswerEnd, ChatRequest, ProviderOptions
 
 ACCESS = Access(
     api_key=SecretStr("sk-ant-unit"),
@@ -117,9 +117,15 @@ def test_only_text_deltas_are_text() -> None:
         {"type": "message_start", "message": {}},
         {"type": "ping"},
         {"type": "content_block_delta", "delta": {"type": "input_json_delta", "partial_json": "{"}},
-        {"type": "message_stop"},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
     ):
         assert anthropic.event_text(other) == ""
+
+
+def test_message_stop_is_the_end_of_the_answer() -> None:
+    with pytest.raises(AnswerEnd) as ended:
+        anthropic.event_text({"type": "message_stop"})
+    assert ended.value.text == ""
 
 
 def test_error_event_raises_with_its_message_and_status() -> None:

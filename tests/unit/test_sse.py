@@ -15,8 +15,7 @@ from aiohttp import web
 from chatgate.errors import UpstreamError
 from chatgate.providers import anthropic, openai
 from chatgate.providers.chat import EventText, UpstreamCall, only_status_401
-from chatgate.providers.sse import stream_text
-from chatgate.providers.upstream import UpstreamPolicy
+from chatgate.upstream import UpstreamPolicy, stream_text
 
 Serve = Callable[[list[bytes]], str]
 
@@ -54,7 +53,12 @@ async def serve() -> AsyncIterator[Serve]:
 
 async def collect(url: str, event_text: EventText, into: list[str]) -> None:
     call = UpstreamCall(
-        url=url, headers={}, body=b"{}", key_rejected=only_status_401, event_text=event_text
+        url=url,
+        headers={},
+        body=b"{}",
+        key_rejected=only_status_401,
+        event_text=event_text,
+        end_marker=b"[DONE]",
     )
     async with aiohttp.ClientSession() as http:
         async for piece in stream_text(
