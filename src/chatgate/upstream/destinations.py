@@ -105,9 +105,9 @@ class DestinationPolicy:
 class GuardedResolver(AbstractResolver):
     """The default resolver, with the policy applied to what it returns."""
 
-    def __init__(self, policy: DestinationPolicy) -> None:
+    def __init__(self, policy: DestinationPolicy, inner: AbstractResolver | None = None) -> None:
         self._policy = policy
-        self._inner = DefaultResolver()
+        self._inner = inner or DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

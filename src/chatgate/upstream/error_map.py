@@ -73,12 +73,10 @@ ERROR_MAP: tuple[tuple[type[BaseException], Translate, Translate], ...] = (
 
 
 def foreign_cause(exc: BaseException) -> BaseException:
-    """aiohttp wraps what its resolver raises: a refused destination is what counts."""
-    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
-        exc.os_error, DestinationRefused
-    ):
-        return exc.os_error
-    return exc
+    """aiohttp wraps the OSErrors of its resolver and middlewares: a refused
+    destination inside is what counts."""
+    inner = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc.__cause__
+    return inner if isinstance(inner, DestinationRefused) else exc
 
 
 def translate(exc: BaseException, *, provider_name: str, answering: bool) -> ChatgateError:

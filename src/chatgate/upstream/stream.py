@@ -50,6 +50,8 @@ class TextDeadline:
         """The first text arrived: from now on, the idle timeout applies."""
         self._window = self._idle
         self.last_text = self._loop.time()
+        self._handle.cancel()  # it may be set for a longer first-byte wait
+        self._handle = self._loop.call_at(self.last_text + self._idle, self._check)
 
     def _check(self) -> None:
         due = self.last_text + self._window
