@@ -54,6 +54,19 @@ def test_a_conversation_without_system_prompt_keeps_its_first_message() -> None:
     assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
 
 
+def test_system_text_parts_are_joined() -> None:
+    system = [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}]
+    sent = payload([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
+    assert sent["system"] == "Be brief.\nBe kind."
+
+
+@pytest.mark.parametrize("text", [42, None, ["Be brief."], {"t": 1}])
+def test_a_system_part_whose_text_is_not_text_is_the_callers_mistake(text: Any) -> None:
+    system = [{"type": "text", "text": "Be brief."}, {"type": "text", "text": text}]
+    with pytest.raises(BadRequest, match=r"^messages\[0\]\.content\[1\]\.text must be text$"):
+        payload([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
+
+
 def test_data_url_image_becomes_a_base64_image_block() -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}
     sent = payload([{"role": "system", "content": ""}, {"role": "user", "content": [image]}])

@@ -75,8 +75,10 @@ ERROR_MAP: tuple[tuple[type[BaseException], Translate, Translate], ...] = (
 def foreign_cause(exc: BaseException) -> BaseException:
     """aiohttp wraps the OSErrors of its resolver and middlewares: a refused
     destination inside is what counts."""
-    inner = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc.__cause__
-    return inner if isinstance(inner, DestinationRefused) else exc
+    for inner in (getattr(exc, "os_error", None), exc.__cause__):
+        if isinstance(inner, DestinationRefused):
+            return inner
+    return exc
 
 
 def translate(exc: BaseException, *, provider_name: str, answering: bool) -> ChatgateError:
