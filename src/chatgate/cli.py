@@ -102,6 +102,8 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
 
     if no_migrate:
         os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
+    if host:  # the workers read it too: private upstreams are denied beyond loopback
+        os.environ["CHATGATE_HOST"] = host
     settings = load_settings()
     if settings.migrate_on_start:
         # Once here, before the workers start; they then skip it.
