@@ -29,28 +29,25 @@ class DataLines:
 
     def feed(self, data: bytes) -> list[bytes | bytearray]:
         partial = self._partial
-        if partial:
+        if partial:  # rare: a line split across reads
             searched = len(partial)
             partial += data
             end = partial.rfind(b"\n", searched)
             if end < 0:
                 self._check(len(partial))
                 return []
-            complete: bytes | bytearray = partial[:end]
+            lines: list[bytes] | list[bytearray] = partial[:end].split(b"\n")
             del partial[: end + 1]
+            if end > self._limit:
+                self._check(max(map(len, lines)))
+            self._check(len(partial))
         else:
-            end = data.rfind(b"\n")
-            if end < 0:
-                self._check(len(data))
-                partial += data
-                return []
-            complete = data[:end]
-            if end + 1 < len(data):
-                partial += data[end + 1 :]
-                self._check(len(partial))
-        lines = complete.split(b"\n")
-        if len(complete) > self._limit:  # only then can one of its lines be too long
-            self._check(max(map(len, lines)))
+            lines = data.split(b"\n")
+            tail = lines.pop()  # the start of the next line, if any
+            if len(data) > self._limit:
+                self._check(max(len(tail), *map(len, lines)))
+            if tail:
+                partial += tail
         return [line[5:].strip() for line in lines if line.startswith(b"data:")]
 
     def end(self) -> list[bytes | bytearray]:
