@@ -119,3 +119,5 @@ def test_a_long_line_split_across_many_reads_arrives_whole_and_one_too_long_does
         lines.feed(too_long[MAX_LINE:])
     with pytest.raises(StreamBroken):  # within one read, too
         DataLines("Test").feed(too_long)
+    with pytest.raises(StreamBroken):  # and in one read with no line end at all
+        DataLines("Test").feed(too_long.rstrip())

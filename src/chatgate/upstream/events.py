@@ -45,7 +45,7 @@ class DataLines:
             lines = data.split(b"\n")
             tail = lines.pop()  # the start of the next line, if any
             if len(data) > self._limit:
-                self._check(max(len(tail), *map(len, lines)))
+                self._check(max(map(len, [tail, *lines])))
             if tail:
                 partial += tail
         return [line[5:].strip() for line in lines if line.startswith(b"data:")]
