@@ -165,17 +165,12 @@ class Settings(BaseSettings):
         description="The set, non-empty PROVIDER_ENV_VARS (filled by load_settings).",
     )
 
-    @field_validator("cors_origins", "previous_secret_keys", mode="before")
+    @field_validator(
+        "cors_origins", "previous_secret_keys", "allowed_upstream_hosts", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         # Plain comma-separated lists read better in an environment than JSON arrays.
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("allowed_upstream_hosts", mode="before")
-    @classmethod
-    def _host_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value

@@ -7,16 +7,16 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp import web
 
 from chatgate.errors import StreamBroken, UpstreamError
 from chatgate.providers import anthropic, openai
-from chatgate.providers.chat import EventText, UpstreamCall, only_status_401
-from chatgate.upstream import MAX_LINE, UpstreamPolicy, stream_text
+from chatgate.providers.chat import EventText
+from chatgate.upstream import MAX_LINE
 from chatgate.upstream.events import DataLines
+from tests.unit.test_hostile_upstreams import read
 
 Serve = Callable[[list[bytes]], str]
 
@@ -53,19 +53,7 @@ async def serve() -> AsyncIterator[Serve]:
 
 
 async def collect(url: str, event_text: EventText, into: list[str]) -> None:
-    call = UpstreamCall(
-        url=url,
-        headers={},
-        body=b"{}",
-        key_rejected=only_status_401,
-        event_text=event_text,
-        end_marker=b"[DONE]",
-    )
-    async with aiohttp.ClientSession() as http:
-        async for piece in stream_text(
-            http, call, policy=UpstreamPolicy(max_retries=0), provider_name="Test"
-        ):
-            into.append(piece)
+    await read(url, into=into, event_text=event_text)
 
 
 def chunk(text: str) -> bytes:

@@ -65,7 +65,7 @@ class TextDeadline:
 
 
 def event_texts(
-    payloads: Sequence[bytes | bytearray], call: UpstreamCall, provider_name: str
+    payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
 ) -> tuple[list[str], UpstreamError | None, bool]:
     """The text of the events of one read, the failure that stopped them, and
     whether the answer's end was among them."""
@@ -129,7 +129,9 @@ async def stream_text(
                 raise translate(exc, provider_name=provider_name, answering=True) from exc
             payloads = lines.feed(data) if data else lines.end()
             if payloads:
-                parts, failure, end_seen = event_texts(payloads, call, provider_name)
+                parts, failure, end_seen = event_texts(
+                    payloads, call=call, provider_name=provider_name
+                )
                 ended = ended or end_seen
                 if parts:
                     if started:
