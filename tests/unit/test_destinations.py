@@ -16,6 +16,7 @@ from chatgate.upstream.destinations import (
     DestinationPolicy,
     DestinationRefused,
     GuardedResolver,
+    destination,
     is_public,
 )
 
@@ -125,8 +126,20 @@ async def test_allowed_hosts_and_the_operators_urls_are_not_filtered() -> None:
     # The operator's host, on another port than the operator's: checked.
     with pytest.raises(DestinationRefused):
         await resolver.resolve("gateway.internal", 22)
-    assert policy.allows(ipaddress.ip_address("192.168.1.20"))
-    assert not policy.allows(ipaddress.ip_address("192.168.1.21"))
+    assert policy.allows(ipaddress.ip_address("192.168.1.20"), 1234)
+    assert not policy.allows(ipaddress.ip_address("192.168.1.21"), 1234)
+
+
+def test_an_allowed_entry_with_a_port_allows_that_port_only() -> None:
+    policy = DestinationPolicy.build(
+        deny_private=True, allowed=["127.0.0.1:11434", "[::1]:11434"], operator_urls=[]
+    )
+    loopback, ipv6_loopback = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")
+    assert policy.allows(loopback, 11434)
+    assert policy.allows(ipv6_loopback, 11434)
+    assert not policy.allows(loopback, 5432)
+    assert not policy.exempt("localhost", 11434)  # a name resolving there is checked, and
+    assert policy.allows(loopback, 11434)  # let through by the address it resolves to
 
 
 @pytest.mark.parametrize(
@@ -145,3 +158,26 @@ def test_private_upstreams_are_denied_by_default_when_serving_beyond_loopback(
 def test_allowed_upstream_hosts_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHATGATE_ALLOWED_UPSTREAM_HOSTS", "127.0.0.1, localhost,,ollama.lan")
     assert Settings().allowed_upstream_hosts == ["127.0.0.1", "localhost", "ollama.lan"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "parsed"),
+    [
+        ("localhost", ("localhost", None)),
+        ("Ollama.LAN.", ("ollama.lan", None)),
+        ("10.0.0.5:8080", ("10.0.0.5", 8080)),
+        ("::1", ("::1", None)),
+        ("[0:0::1]:11434", ("::1", 11434)),
+        ("https://api.openai.com/v1", ("api.openai.com", 443)),
+        ("http://gateway.internal/v1", ("gateway.internal", 80)),
+    ],
+)
+def test_allowed_entries_and_operator_urls_are_read_as_host_and_port(
+    entry: str, parsed: tuple[str, int | None]
+) -> None:
+    assert destination(entry) == parsed
+
+
+def test_an_entry_with_a_bad_port_says_which() -> None:
+    with pytest.raises(ValueError, match="'ollama:abc' is not a host, host:port or URL"):
+        destination("ollama:abc")

@@ -377,7 +377,7 @@ async def test_private_destinations_are_refused_when_denied(serve: Serve, url: s
     ("allowed", "operator_urls"),
     [
         (["127.0.0.1"], []),  # the address: also what localhost resolves to
-        (["localhost", "127.0.0.1:9"], []),
+        (["localhost", "127.0.0.1:{port}"], []),  # a port: that port only
         ([], ["http://127.0.0.1:{port}/v1", "http://localhost:{port}"]),  # the operator's
     ],
 )
@@ -388,7 +388,7 @@ async def test_allowed_and_operator_hosts_are_reached(
     port = url.split(":")[2].split("/")[0]
     policy = DestinationPolicy.build(
         deny_private=True,
-        allowed=allowed,
+        allowed=[a.format(port=port) for a in allowed],
         operator_urls=[u.format(port=port) for u in operator_urls],
     )
     http = new_session(policy)

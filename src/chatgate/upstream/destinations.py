@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse
@@ -44,10 +44,30 @@ def is_public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def host_port(entry: str) -> tuple[str, int | None]:
-    """``host`` or ``host:port`` (``[::1]:11434`` for IPv6), lower-cased."""
-    parts = urlsplit("//" + entry.strip())
-    return (parts.hostname or entry.strip().lower()), parts.port
+def normal_host(host: str) -> str:
+    """A host as the policy compares it: an address in its canonical form, a
+    name lower-cased without a final dot."""
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host.lower().rstrip(".")
+
+
+def destination(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port`` or a URL (``::1`` or ``[::1]:11434`` for IPv6) as (host, port)."""
+    entry = entry.strip()
+    try:
+        return normal_host(str(ipaddress.ip_address(entry))), None  # a bare IPv6 address
+    except ValueError:
+        pass
+    parts = urlsplit(entry if "//" in entry else "//" + entry)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{entry!r} is not a host, host:port or URL") from exc
+    if port is None and parts.scheme in ("http", "https"):
+        port = 443 if parts.scheme == "https" else 80
+    return normal_host(parts.hostname or entry), port
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,48 +75,43 @@ class DestinationPolicy:
     """Which addresses a request may reach when private ones are denied."""
 
     deny_private: bool = False
-    # Hosts (names or addresses, any port) the operator allows even if private.
+    # Hosts (names or addresses) the operator allows on any port even if private.
     allowed_hosts: frozenset[str] = frozenset()
-    # The operator's provider roots, as (host, port): never filtered.
-    operator_destinations: frozenset[tuple[str, int]] = frozenset()
-    _allowed_addresses: frozenset[IPAddress] = field(init=False, default=frozenset())
-
-    def __post_init__(self) -> None:
-        addresses = set()
-        for host in self.allowed_hosts:
-            try:
-                addresses.add(ipaddress.ip_address(host))
-            except ValueError:
-                continue
-        object.__setattr__(self, "_allowed_addresses", frozenset(addresses))
+    # (host, port) pairs never checked: the operator's provider roots, and
+    # allowed entries that name a port.
+    exempt_destinations: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
     def build(
         cls, *, deny_private: bool, allowed: Collection[str], operator_urls: Collection[str]
     ) -> DestinationPolicy:
-        operator = set()
-        for url in operator_urls:
-            parts = urlsplit(url)
-            if parts.hostname:
-                default_port = 443 if parts.scheme == "https" else 80
-                operator.add((parts.hostname, parts.port or default_port))
+        hosts: set[str] = set()
+        exempt: set[tuple[str, int]] = set()
+        for host, port in map(destination, [*allowed, *operator_urls]):
+            if port is None:
+                hosts.add(host)
+            else:
+                exempt.add((host, port))
+        hosts.discard("")
         return cls(
             deny_private=deny_private,
-            allowed_hosts=frozenset(host_port(entry)[0] for entry in allowed if entry.strip()),
-            operator_destinations=frozenset(operator),
+            allowed_hosts=frozenset(hosts),
+            exempt_destinations=frozenset(exempt),
         )
 
     def exempt(self, host: str, port: int) -> bool:
         """A host whose addresses are not checked at all."""
-        host = host.lower().rstrip(".")
-        return host in self.allowed_hosts or (host, port) in self.operator_destinations
+        host = normal_host(host)
+        return host in self.allowed_hosts or (host, port) in self.exempt_destinations
 
-    def allows(self, address: IPAddress) -> bool:
-        return is_public(address) or address in self._allowed_addresses
+    def allows(self, address: IPAddress, port: int) -> bool:
+        return is_public(address) or self.exempt(address.compressed, port)
 
-    def allowed_results(self, host: str, results: list[ResolveResult]) -> list[ResolveResult]:
+    def allowed_results(
+        self, host: str, port: int, results: list[ResolveResult]
+    ) -> list[ResolveResult]:
         """The resolved addresses chatgate may connect to; DestinationRefused for none."""
-        allowed = [r for r in results if self.allows(ipaddress.ip_address(r["host"]))]
+        allowed = [r for r in results if self.allows(ipaddress.ip_address(r["host"]), port)]
         if not allowed:
             raise DestinationRefused(host)
         return allowed
@@ -115,7 +130,7 @@ class GuardedResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         if self._policy.exempt(host, port):
             return results
-        return self._policy.allowed_results(host, results)
+        return self._policy.allowed_results(host, port, results)
 
     async def close(self) -> None:
         await self._inner.close()
@@ -131,7 +146,7 @@ def literal_address_guard(policy: DestinationPolicy) -> ClientMiddlewareType:
                 address = ipaddress.ip_address(host)
             except ValueError:
                 address = None  # a name: the resolver checks what it resolves to
-            if address is not None and not policy.allows(address):
+            if address is not None and not policy.allows(address, port):
                 raise DestinationRefused(host)
         return await handler(request)
 
