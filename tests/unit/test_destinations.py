@@ -178,6 +178,7 @@ def test_allowed_entries_and_operator_urls_are_read_as_host_and_port(
     assert destination(entry) == parsed
 
 
-def test_an_entry_with_a_bad_port_says_which() -> None:
-    with pytest.raises(ValueError, match="'ollama:abc' is not a host, host:port or URL"):
-        destination("ollama:abc")
+@pytest.mark.parametrize("entry", ["ollama:abc", "http://[::1"])
+def test_an_entry_that_is_no_host_says_which(entry: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a host, host:port or URL"):
+        destination(entry)

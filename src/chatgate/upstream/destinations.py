@@ -60,8 +60,8 @@ def destination(entry: str) -> tuple[str, int | None]:
         return normal_host(str(ipaddress.ip_address(entry))), None  # a bare IPv6 address
     except ValueError:
         pass
-    parts = urlsplit(entry if "//" in entry else "//" + entry)
     try:
+        parts = urlsplit(entry if "//" in entry else "//" + entry)
         port = parts.port
     except ValueError as exc:
         raise ValueError(f"{entry!r} is not a host, host:port or URL") from exc
