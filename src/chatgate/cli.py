@@ -195,6 +195,8 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
 
     if no_migrate:
         os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
+    if host:  # the workers read it too: private upstreams are denied beyond loopback
+        os.environ["CHATGATE_HOST"] = host
     settings = current_settings()
     # Once here, before the workers start (they then skip it): the schema, and a secret
     # that opens the database's keys, or no server at all.

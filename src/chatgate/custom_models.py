@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from chatgate.crypto import Keyring, Unreadable
 from chatgate.db.queries import Database, StoredCustomModel, utcnow
 from chatgate.errors import BadRequest, NotFound, StoredKeyUnreadable
+from chatgate.providers.urls import check_root_url
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +36,6 @@ def _single_line(value: str) -> str:
     return value
 
 
-def _base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValueError("must be an http:// or https:// URL")
-    if parts.query or parts.fragment:
-        raise ValueError("must not have a query or fragment: /chat/completions is appended to it")
-    if parts.username or parts.password:
-        raise ValueError("must not hold credentials: put the key in api_key")
-    return value.rstrip("/")
-
-
 Name = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_single_line)]
 Description = Annotated[str, Field(max_length=500)]
 BaseUrl = Annotated[
@@ -56,7 +45,7 @@ BaseUrl = Annotated[
         description="The URL /chat/completions is appended to, e.g. http://localhost:11434/v1",
         examples=["http://localhost:11434/v1"],
     ),
-    AfterValidator(_base_url),
+    AfterValidator(check_root_url),
 ]
 ApiKey = Annotated[
     str,

@@ -18,13 +18,26 @@ from chatgate.identities import IdentityCache
 from chatgate.limits import Limiter, make_limiter
 from chatgate.metrics import Metrics
 from chatgate.providers.chat import ProviderOptions
-from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.redis_client import connect_redis
 from chatgate.secret import make_keyring
 from chatgate.settings import Settings
+from chatgate.upstream import DestinationPolicy, UpstreamPolicy, new_session
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+
+def destination_policy(settings: Settings) -> DestinationPolicy:
+    """Where users' own upstreams may go; the operator's provider URLs are never checked."""
+    operator_urls = list(settings.base_urls.values())
+    azure_endpoint = settings.provider_env.get("AZURE_OPENAI_ENDPOINT")
+    if azure_endpoint is not None:
+        operator_urls.append(azure_endpoint.get_secret_value())
+    return DestinationPolicy.build(
+        deny_private=settings.private_upstreams_denied,
+        allowed=settings.allowed_upstream_hosts,
+        operator_urls=operator_urls,
+    )
 
 
 class Runtime:
@@ -78,7 +91,7 @@ class Runtime:
         settings = self.settings
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
-        self._http = new_session()
+        self._http = new_session(destination_policy(settings))
         await self.identities.start()
         self._limiter = make_limiter(
             redis=self._redis,

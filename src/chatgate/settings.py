@@ -8,6 +8,7 @@ every user's profile.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -125,6 +126,17 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="Seconds allowed between chunks."
     )
     upstream_max_retries: int = Field(default=2, ge=0, description="Retries before the first byte.")
+    allowed_upstream_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts users' custom models and Azure endpoints may reach even if private.",
+    )
+    deny_private_upstreams: bool | None = Field(
+        default=None,
+        description=(
+            "Refuse private and loopback addresses for users' custom models and Azure "
+            "endpoints (default: on when CHATGATE_HOST is not a loopback address)."
+        ),
+    )
 
     # Provider roots, as each provider's official SDK takes them: for the
     # OpenAI-compatible ones, the URL that /chat/completions is appended to.
@@ -189,7 +201,9 @@ class Settings(BaseSettings):
             MappingEnvSource(settings_cls, os.environ if environ is None else environ),
         )
 
-    @field_validator("cors_origins", "previous_secret_keys", mode="before")
+    @field_validator(
+        "cors_origins", "previous_secret_keys", "allowed_upstream_hosts", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         # Plain comma-separated lists read better in an environment than JSON arrays.
@@ -250,6 +264,18 @@ class Settings(BaseSettings):
             for name in type(self).model_fields
             if name.endswith("_base_url")
         }
+
+    @property
+    def private_upstreams_denied(self) -> bool:
+        """CHATGATE_DENY_PRIVATE_UPSTREAMS, else on unless only loopback can reach the server."""
+        if self.deny_private_upstreams is not None:
+            return self.deny_private_upstreams
+        if self.host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True
 
     @property
     def effective_database_url(self) -> str:

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.providers import anthropic
-from chatgate.providers.chat import Access, ChatRequest, ProviderOptions
+from chatgate.providers.chat import Access, AnswerEnd, ChatRequest, ProviderOptions
 
 ACCESS = Access(
     api_key=SecretStr("sk-ant-unit"),
@@ -52,6 +52,19 @@ def test_a_conversation_without_system_prompt_keeps_its_first_message() -> None:
     assert "system" not in sent
     assert "temperature" not in sent
     assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+
+
+def test_system_text_parts_are_joined() -> None:
+    system = [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}]
+    sent = payload([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
+    assert sent["system"] == "Be brief.\nBe kind."
+
+
+@pytest.mark.parametrize("text", [42, None, ["Be brief."], {"t": 1}])
+def test_a_system_part_whose_text_is_not_text_is_the_callers_mistake(text: Any) -> None:
+    system = [{"type": "text", "text": "Be brief."}, {"type": "text", "text": text}]
+    with pytest.raises(BadRequest, match=r"^messages\[0\]\.content\[1\]\.text must be text$"):
+        payload([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
 
 
 def test_data_url_image_becomes_a_base64_image_block() -> None:
@@ -117,9 +130,15 @@ def test_only_text_deltas_are_text() -> None:
         {"type": "message_start", "message": {}},
         {"type": "ping"},
         {"type": "content_block_delta", "delta": {"type": "input_json_delta", "partial_json": "{"}},
-        {"type": "message_stop"},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
     ):
         assert anthropic.event_text(other) == ""
+
+
+def test_message_stop_is_the_end_of_the_answer() -> None:
+    with pytest.raises(AnswerEnd) as ended:
+        anthropic.event_text({"type": "message_stop"})
+    assert ended.value.text == ""
 
 
 def test_error_event_raises_with_its_message_and_status() -> None:

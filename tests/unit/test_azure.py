@@ -73,7 +73,24 @@ def test_deployment_names_that_could_change_the_url_are_refused(deployment: str)
         call("gpt-3.5-turbo", {**PROFILE, "azure_openai_35_turbo_id": deployment})
 
 
-@pytest.mark.parametrize("endpoint", ["team.openai.azure.com", "ftp://x", "https://x/?a=b"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "team.openai.azure.com",
+        "ftp://x",
+        "file:///etc/passwd",
+        "https://x/?a=b",
+        # An empty query or fragment, invisible once parsed, would swallow the path.
+        "https://team.openai.azure.com/#",
+        "https://team.openai.azure.com?",
+        "https://user:pass@team.openai.azure.com",
+        "https://team.openai.azure.com:99999",
+        "http://[::1",
+        "http://[::1]:80x",
+        "https://team.openai.azure.com\\@evil.example",
+        "https://127.0.0.1%2f@x",
+    ],
+)
 def test_endpoint_must_be_a_web_url(endpoint: str) -> None:
-    with pytest.raises(BadRequest, match="endpoint must be"):
+    with pytest.raises(BadRequest, match=r"^The Azure OpenAI endpoint (must|is not|has no)"):
         call("gpt-3.5-turbo", {**PROFILE, "azure_openai_endpoint": endpoint})

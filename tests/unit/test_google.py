@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.providers import google
-from chatgate.providers.chat import Access, ChatRequest
+from chatgate.providers.chat import Access, AnswerEnd, ChatRequest
 
 ACCESS = Access(api_key=SecretStr("AIza-unit-key"), base_url="https://gemini.example")
 
@@ -132,8 +132,17 @@ def test_candidate_text_is_the_answer() -> None:
         ]
     }
     assert google.event_text(chunk) == "Hi there"
-    assert google.event_text({"candidates": [{"finishReason": "STOP", "index": 0}]}) == ""
     assert google.event_text({"usageMetadata": {"totalTokenCount": 3}}) == ""
+
+
+def test_a_candidate_with_a_finish_reason_ends_the_answer_with_its_text() -> None:
+    with pytest.raises(AnswerEnd) as ended:
+        google.event_text({"candidates": [{"finishReason": "STOP", "index": 0}]})
+    assert ended.value.text == ""
+    last = {"candidates": [{"content": {"parts": [{"text": "bye"}]}, "finishReason": "MAX_TOKENS"}]}
+    with pytest.raises(AnswerEnd) as ended:
+        google.event_text(last)
+    assert ended.value.text == "bye"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from chatgate.errors import UpstreamError
 from chatgate.providers import openai
-from chatgate.providers.chat import Access, ChatRequest
+from chatgate.providers.chat import Access, AnswerEnd, ChatRequest
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -76,6 +76,14 @@ def test_delta_text_reads_content_and_skips_chunks_without_it() -> None:
     # Azure's content-filter results come with no choices at all.
     assert openai.delta_text({"choices": [], "prompt_filter_results": [{"prompt_index": 0}]}) == ""
     assert openai.delta_text({"choices": [], "usage": {"total_tokens": 3}}) == ""
+
+
+@pytest.mark.parametrize(("content", "reason"), [("", "stop"), ("last", "length"), (None, "stop")])
+def test_a_chunk_with_a_finish_reason_ends_the_answer(content: str | None, reason: str) -> None:
+    event = {"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": reason}]}
+    with pytest.raises(AnswerEnd) as ended:
+        openai.delta_text(event)
+    assert ended.value.text == (content or "")
 
 
 @pytest.mark.parametrize(

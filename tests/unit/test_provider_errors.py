@@ -9,7 +9,7 @@ from chatgate.errors import ApiKeyIncorrect
 from chatgate.providers.chat import KeyRejected, only_status_401
 from chatgate.providers.google import gemini_key_rejected
 from chatgate.providers.openai import openai_key_rejected
-from chatgate.providers.upstream import error_message, status_error
+from chatgate.upstream.request import error_message, status_error
 
 ANTHROPIC_401 = {
     "type": "error",

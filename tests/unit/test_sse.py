@@ -7,16 +7,16 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp import web
 
-from chatgate.errors import UpstreamError
+from chatgate.errors import StreamBroken, UpstreamError
 from chatgate.providers import anthropic, openai
-from chatgate.providers.chat import EventText, UpstreamCall, only_status_401
-from chatgate.providers.sse import stream_text
-from chatgate.providers.upstream import UpstreamPolicy
+from chatgate.providers.chat import EventText
+from chatgate.upstream import MAX_LINE
+from chatgate.upstream.events import DataLines
+from tests.unit.test_hostile_upstreams import read
 
 Serve = Callable[[list[bytes]], str]
 
@@ -53,14 +53,7 @@ async def serve() -> AsyncIterator[Serve]:
 
 
 async def collect(url: str, event_text: EventText, into: list[str]) -> None:
-    call = UpstreamCall(
-        url=url, headers={}, body=b"{}", key_rejected=only_status_401, event_text=event_text
-    )
-    async with aiohttp.ClientSession() as http:
-        async for piece in stream_text(
-            http, call, policy=UpstreamPolicy(max_retries=0), provider_name="Test"
-        ):
-            into.append(piece)
+    await read(url, into=into, event_text=event_text)
 
 
 def chunk(text: str) -> bytes:
@@ -97,3 +90,22 @@ async def test_a_key_echoed_in_an_error_event_is_redacted(serve: Serve) -> None:
         await collect(url, openai.delta_text, [])
     assert "abcdef123456" not in raised.value.message
     assert raised.value.message.startswith("Incorrect API key provided: ")
+
+
+def test_a_long_line_split_across_many_reads_arrives_whole_and_one_too_long_does_not() -> None:
+    text = "x" * (MAX_LINE - 200)
+    event = chunk(text)
+    lines = DataLines("Test")
+    payloads: list[bytes | bytearray] = []
+    for start in range(0, len(event), 1000):
+        payloads += lines.feed(event[start : start + 1000])
+    assert [openai.delta_text(orjson.loads(p)) for p in payloads] == [text]
+    too_long = chunk("x" * MAX_LINE)
+    for start in range(0, MAX_LINE, 1024):  # up to the bound: nothing yet
+        assert lines.feed(too_long[start : start + 1024]) == []
+    with pytest.raises(StreamBroken, match=f"longer than {MAX_LINE} bytes"):
+        lines.feed(too_long[MAX_LINE:])
+    with pytest.raises(StreamBroken):  # within one read, too
+        DataLines("Test").feed(too_long)
+    with pytest.raises(StreamBroken):  # and in one read with no line end at all
+        DataLines("Test").feed(too_long.rstrip())

@@ -5,12 +5,12 @@ import pytest
 
 from chatgate.errors import ApiKeyIncorrect, UpstreamError
 from chatgate.providers.openai import delta_text, openai_key_rejected
-from chatgate.providers.upstream import (
+from chatgate.redaction import redact
+from chatgate.upstream.request import (
     backoff_seconds,
     error_message,
     status_error,
 )
-from chatgate.redaction import redact
 
 INCORRECT_KEY = orjson.dumps(
     {
@@ -69,7 +69,10 @@ def test_transient_statuses_are_retryable(status: int) -> None:
 
 
 def test_a_body_that_is_not_json_still_gives_a_message() -> None:
-    assert make_error(502, b"upstream connect error").message == "upstream connect error"
+    # Text that is not the provider's JSON error shape may be an internal service's page.
+    assert make_error(502, b"upstream connect error").message == "OpenAI answered with status 502"
+    assert make_error(404, b'{"detail": "admin"}').message == "OpenAI answered with status 404"
+    assert make_error(404, b'{"error": "admin"}').message == "OpenAI answered with status 404"
     # A proxy's HTML error page says nothing the status does not.
     assert make_error(502, b"<html>Bad gateway</html>").message == "OpenAI answered with status 502"
     assert make_error(503, b"").message == "OpenAI answered with status 503"
@@ -101,7 +104,6 @@ def test_backoff_honours_retry_after_and_grows_otherwise() -> None:
     [
         ({"choices": [{"index": 0, "delta": {"content": "Hi"}}]}, "Hi"),
         ({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}, ""),
-        ({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, ""),
         ({"choices": [], "usage": {"total_tokens": 9}}, ""),
         ({"choices": [], "prompt_filter_results": []}, ""),
         ({"choices": [{"index": 0, "delta": {"content": None, "tool_calls": []}}]}, ""),

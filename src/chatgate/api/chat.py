@@ -18,7 +18,6 @@ from chatgate.identities import Identity
 from chatgate.profiles import check_api_key, load_profile
 from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest
-from chatgate.providers.sse import stream_text
 from chatgate.runtime import Runtime
 from chatgate.streaming import (
     ClientDisconnected,
@@ -30,6 +29,7 @@ from chatgate.streaming import (
     relay_until_disconnect,
     send_json,
 )
+from chatgate.upstream import stream_text
 
 log = logging.getLogger(__name__)
 

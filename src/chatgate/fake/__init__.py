@@ -20,6 +20,9 @@ error_after=N    send the provider's in-band error event after N text chunks
 malformed_after=N  send a line that is not JSON after N text chunks
 stall_after=N    stop sending (keep the connection open) after N text chunks
 trickle=1        send each event a byte at a time
+keepalive_ms=K   with first_byte_delay_ms: send keep-alive comments every K ms meanwhile
+no_end=1         close the answer cleanly without the provider's end event
+redirect=URL [redirect_status=N]  answer with a redirect there (307 by default)
 
 GET /_fake/requests lists what it received (path, headers, body); DELETE
 clears the list. GET /_fake/stats counts streams (open, completed, and cut

@@ -91,7 +91,11 @@ async def read_json(request: web.Request) -> Any:
 
 
 def status_fault(request: web.Request, wire: Wire, fake: dict[str, str]) -> web.Response | None:
-    """The refusal a ``status=`` directive asks for, if it still applies."""
+    """The refusal a ``status=`` directive asks for, if it still applies, or the
+    redirect a ``redirect=`` one asks for (``redirect_status=``, 307 by default)."""
+    if "redirect" in fake:
+        status = int(fake.get("redirect_status", "307"))
+        return web.Response(status=status, headers={"Location": fake["redirect"]})
     if "status" not in fake:
         return None
     tag = request.path + " " + " ".join(f"{k}={v}" for k, v in sorted(fake.items()))
@@ -104,6 +108,15 @@ def status_fault(request: web.Request, wire: Wire, fake: dict[str, str]) -> web.
     if "retry_after" in fake:
         refusal.headers["Retry-After"] = fake["retry_after"]
     return refusal
+
+
+async def keep_alive(response: web.StreamResponse, *, seconds: float, every: float) -> None:
+    """Comments only, as a proxy or a thinking model sends them, for ``seconds``."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while loop.time() < until:
+        await response.write(b": keep-alive\n\n")
+        await asyncio.sleep(min(every, max(until - loop.time(), 0)))
 
 
 async def stream_answer(
@@ -124,7 +137,11 @@ async def stream_answer(
     stats["open"] += 1
     stats["started"] += 1
     try:
-        if first_delay:
+        if first_delay and "keepalive_ms" in fake:
+            await response.prepare(request)
+            every = int(fake["keepalive_ms"]) / 1000
+            await keep_alive(response, seconds=first_delay, every=every)
+        elif first_delay:
             await asyncio.sleep(first_delay)
         await response.prepare(request)
         for event in wire.prelude():
@@ -152,7 +169,8 @@ async def stream_answer(
                     await asyncio.sleep(0.001)
             else:
                 await response.write(event)
-        for event in wire.epilogue():
+        # no_end: the connection closes cleanly, without the answer's end.
+        for event in [] if fake.get("no_end") else wire.epilogue():
             await response.write(event)
         await response.write_eof()
         stats["completed"] += 1

@@ -60,4 +60,5 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if body is None:
         return error_response(400, "Failed to parse the request body as JSON.", "BadRequest")
     plain = new_wire(request, body)
-    return await answer(request, body, AzureWire(plain.model, plain.completion_id))
+    wire = AzureWire(request.match_info["deployment"], plain.completion_id)
+    return await answer(request, body, wire, model_in_body=False)

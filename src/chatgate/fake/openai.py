@@ -93,10 +93,15 @@ class OpenAIWire:
         return [b": keep-alive\n\n", self.chunk({}, "stop"), sse(usage), b"data: [DONE]\n\n"]
 
 
-async def answer(request: web.Request, body: Any, wire: OpenAIWire) -> web.StreamResponse:
-    """A completion for a request whose key has been accepted."""
-    if not isinstance(body, dict) or "model" not in body or "messages" not in body:
+async def answer(
+    request: web.Request, body: Any, wire: OpenAIWire, *, model_in_body: bool = True
+) -> web.StreamResponse:
+    """A completion for a request whose key has been accepted (Azure's names
+    the deployment in its path, and needs no ``model`` in the body)."""
+    if not isinstance(body, dict) or (model_in_body and "model" not in body):
         return wire.error(400, "you must provide a model parameter")
+    if "messages" not in body:
+        return wire.error(400, "you must provide a messages parameter")
     messages = body["messages"]
     last = messages[-1] if isinstance(messages, list) and messages else None
     fake = directives(message_text(last))

@@ -32,5 +32,5 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider("perplexity", "Perplexity", "perplexity_api_key", openai.build_compatible_call),
     Provider("openrouter", "OpenRouter", "openrouter_api_key", openai.build_compatible_call),
     Provider("azure", "Azure OpenAI", "azure_openai_api_key", azure.build_call),
-    Provider("custom", "Custom", None, openai.build_compatible_call),
+    Provider("custom", "Custom", None, openai.build_custom_call),
 )

@@ -1,6 +1,6 @@
 """Anthropic's messages API: OpenAI-style chat messages become a system
 prompt and Anthropic content blocks; the answer is the text of its
-``content_block_delta`` events."""
+``content_block_delta`` events, and ends with ``message_stop``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import orjson
 
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.models import DEFAULT_MAX_TOKENS, rule_for
-from chatgate.providers.chat import Access, ChatRequest, UpstreamCall, only_status_401
+from chatgate.providers.chat import (
+    Access,
+    AnswerEnd,
+    ChatRequest,
+    UpstreamCall,
+    only_status_401,
+)
 from chatgate.providers.images import image_url, split_data_url
 
 # The status an in-band error event would have had as a response, so one that
@@ -59,9 +65,17 @@ def anthropic_message(message: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def system_text(content: Any) -> str:
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content if isinstance(content, str) else ""
+    if not isinstance(content, list):
+        return content if isinstance(content, str) else ""
+    texts = []
+    for index, part in enumerate(content):
+        if not isinstance(part, dict):
+            continue
+        text = part.get("text", "")
+        if not isinstance(text, str):
+            raise BadRequest(f"messages[0].content[{index}].text must be text")
+        texts.append(text)
+    return "\n".join(texts)
 
 
 def split_system(messages: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -74,7 +88,7 @@ def split_system(messages: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
 
 
 def event_text(event: Any) -> str:
-    """The text of a ``content_block_delta``; an ``error`` event raises."""
+    """The text of a ``content_block_delta``; ``message_stop`` and ``error`` raise."""
     if not isinstance(event, dict):
         return ""
     kind = event.get("type")
@@ -84,6 +98,8 @@ def event_text(event: Any) -> str:
             text = delta.get("text")
             return text if isinstance(text, str) else ""
         return ""
+    if kind == "message_stop":
+        raise AnswerEnd()
     if kind == "error":
         error = event.get("error")
         error = error if isinstance(error, dict) else {}

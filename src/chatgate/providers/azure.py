@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from chatgate.errors import BadRequest
 from chatgate.providers.chat import Access, ChatRequest, UpstreamCall, only_status_401
-from chatgate.providers.openai import build_payload, delta_text
+from chatgate.providers.openai import END_MARKER, build_payload, delta_text
+from chatgate.providers.urls import check_root_url
 
 # The models Chatbot UI's profile has a deployment field for.
 PROFILE_DEPLOYMENTS = {
@@ -41,10 +42,10 @@ def endpoint_of(profile: Mapping[str, str]) -> str:
     endpoint = profile.get("azure_openai_endpoint")
     if not endpoint:
         raise BadRequest(RESOURCES_NOT_FOUND)
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise BadRequest("The Azure OpenAI endpoint must be an https:// URL")
-    return endpoint.rstrip("/")
+    try:
+        return check_root_url(endpoint)
+    except ValueError as exc:
+        raise BadRequest(f"The Azure OpenAI endpoint {exc}") from exc
 
 
 def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
@@ -62,4 +63,5 @@ def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
         key_rejected=only_status_401,
         # Its content-filter chunks have no choices: delta_text reads them as "".
         event_text=delta_text,
+        end_marker=END_MARKER,
     )

@@ -2,8 +2,8 @@
 
 A provider turns the front end's ``ChatRequest`` and the caller's ``Access``
 into an ``UpstreamCall``: the HTTP request to send, and how to read text (and
-in-band errors) out of the events that come back. Building the call is pure;
-sending it is shared (see ``chatgate.providers.sse``).
+in-band errors) out of the events that come back, and which event ends the
+answer. Building the call is pure; sending it is shared (``chatgate.upstream``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,18 @@ from pydantic import SecretStr
 # (status, message, code) of an upstream error: is it the provider refusing the key?
 KeyRejected = Callable[[int, str, str | None], bool]
 # One decoded server-sent event: its text ("" for none). Raises UpstreamError
-# for an in-band error event.
+# for an in-band error event, and AnswerEnd for the event that ends the answer.
 EventText = Callable[[Any], str]
+
+
+class AnswerEnd(Exception):
+    """Raised by an ``EventText`` for the event that ends the answer, with its text.
+
+    An answer whose connection closes before its end was cut off."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class UpstreamCall:
     body: bytes
     key_rejected: KeyRejected
     event_text: EventText
+    # A data payload that is not an event but the end of the answer (OpenAI's [DONE]).
+    end_marker: bytes | None = None
 
 
 BuildCall = Callable[[ChatRequest, Access], UpstreamCall]

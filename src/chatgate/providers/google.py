@@ -1,6 +1,7 @@
 """Google Gemini's streamGenerateContent: the front end's Gemini-shaped
 messages (``{role, parts}``) become the contents, the last one the user's
-turn; the answer is the text of each candidate chunk."""
+turn; the answer is the text of each candidate chunk, and ends with a
+candidate that has a ``finishReason``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import orjson
 
 from chatgate.errors import BadRequest, UpstreamError
-from chatgate.providers.chat import Access, ChatRequest, UpstreamCall
+from chatgate.providers.chat import Access, AnswerEnd, ChatRequest, UpstreamCall
 from chatgate.providers.images import image_url, split_data_url
 
 # The model goes into the URL path: nothing that could add a segment or a query.
@@ -67,7 +68,8 @@ def build_contents(messages: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def event_text(event: Any) -> str:
-    """The text of a candidate chunk; an error or a withheld answer raises."""
+    """The text of a candidate chunk; the last one (with a ``finishReason``),
+    an error or a withheld answer raises."""
     if not isinstance(event, dict):
         return ""
     candidates = event.get("candidates")
@@ -83,8 +85,10 @@ def event_text(event: Any) -> str:
                 if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
             )
         reason = candidate.get("finishReason")
-        if not text and reason in WITHHELD:
-            raise UpstreamError(f"Google Gemini withheld the answer ({reason})", status=400)
+        if reason:
+            if not text and reason in WITHHELD:
+                raise UpstreamError(f"Google Gemini withheld the answer ({reason})", status=400)
+            raise AnswerEnd(text)
         return text
     error = event.get("error")
     if isinstance(error, dict):

@@ -1,5 +1,8 @@
 """OpenAI chat completions, and every server that speaks its wire format
-(Mistral, Groq, Perplexity, OpenRouter, custom models; Azure's payload)."""
+(Mistral, Groq, Perplexity, OpenRouter, custom models; Azure's payload).
+
+The answer ends with a chunk that has a ``finish_reason``, then ``data: [DONE]``;
+either one counts as the end."""
 
 from __future__ import annotations
 
@@ -8,9 +11,18 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from chatgate.errors import UpstreamError
+from chatgate.errors import BadRequest, UpstreamError
 from chatgate.models import rule_for
-from chatgate.providers.chat import Access, ChatRequest, UpstreamCall, only_status_401
+from chatgate.providers.chat import (
+    Access,
+    AnswerEnd,
+    ChatRequest,
+    UpstreamCall,
+    only_status_401,
+)
+from chatgate.providers.urls import check_root_url
+
+END_MARKER = b"[DONE]"
 
 
 def build_payload(chat: ChatRequest, *, model: str) -> bytes:
@@ -36,22 +48,30 @@ def request_headers(api_key: SecretStr | None, organization: str | None) -> dict
 
 def delta_text(event: Any) -> str:
     """``choices[0].delta.content`` of a chunk, or "" for chunks that carry none
-    (usage chunks, Azure's content-filter chunks, role-only deltas)."""
+    (usage chunks, Azure's content-filter chunks, role-only deltas); a chunk
+    with a ``finish_reason`` (its text included) raises AnswerEnd."""
     if not isinstance(event, dict):
         return ""
+    text = ""
+    finished = False
     choices = event.get("choices")
-    if choices and isinstance(choices, list):
+    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
         choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice, dict) else None
+        delta = choice.get("delta")
         content = delta.get("content") if isinstance(delta, dict) else None
-        if content and isinstance(content, str):
-            return content
-    # Only a chunk without text can be an in-band error (OpenRouter's come with
-    # an empty choice), so the text path pays nothing for this check.
+        text = content if content and isinstance(content, str) else ""
+        finished = choice.get("finish_reason") is not None
+        if text and not finished:
+            return text
+    # Only a chunk without text, or the last one, can be an in-band error
+    # (OpenRouter's come with an empty choice that says "error"), so the text
+    # path pays nothing for this check.
     error = event.get("error")
     if error is not None:
         message = error.get("message") if isinstance(error, dict) else str(error)
         raise UpstreamError(str(message or "The provider reported an error mid-answer"))
+    if finished:
+        raise AnswerEnd(text)
     return ""
 
 
@@ -68,6 +88,7 @@ def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
         body=build_payload(chat, model=chat.model),
         key_rejected=openai_key_rejected,
         event_text=delta_text,
+        end_marker=END_MARKER,
     )
 
 
@@ -80,4 +101,15 @@ def build_compatible_call(chat: ChatRequest, access: Access) -> UpstreamCall:
         body=build_payload(chat, model=chat.model),
         key_rejected=only_status_401,
         event_text=delta_text,
+        end_marker=END_MARKER,
     )
+
+
+def build_custom_call(chat: ChatRequest, access: Access) -> UpstreamCall:
+    """A user's own custom model: its base URL, checked again where it is used,
+    as one stored before today's checks may not pass them."""
+    try:
+        check_root_url(access.base_url)
+    except ValueError as exc:
+        raise BadRequest(f"The custom model's base URL {exc}") from exc
+    return build_compatible_call(chat, access)

@@ -1,9 +1,5 @@
-"""Talking HTTP to a provider: the shared session, the request with its
-retries, and error bodies turned into messages.
-
-Every aiohttp exception is translated here, once, into chatgate's own errors;
-nothing above the providers catches an HTTP client's exception.
-"""
+"""The POST that opens an answer: retried as the providers' SDKs retry, never
+redirected, and a refusal turned into the message the user reads."""
 
 from __future__ import annotations
 
@@ -16,63 +12,47 @@ from dataclasses import dataclass
 import aiohttp
 import orjson
 
-from chatgate.errors import (
-    ApiKeyIncorrect,
-    UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
-from chatgate.providers.chat import KeyRejected
+from chatgate.errors import ApiKeyIncorrect, UpstreamError
+from chatgate.providers.chat import KeyRejected, UpstreamCall
 from chatgate.redaction import redact
+from chatgate.upstream.error_map import FOREIGN_ERRORS, translate
 
 log = logging.getLogger(__name__)
 
 # As the providers' own SDKs retry; 529 is Anthropic's "overloaded".
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_ERROR_BODY = 64 * 1024
+MAX_ERROR_MESSAGE = 1000
 MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamPolicy:
     connect_timeout: float = 10.0
-    first_byte_timeout: float = 600.0
-    idle_timeout: float = 300.0
+    first_byte_timeout: float = 600.0  # until the first text (or error) of the answer
+    idle_timeout: float = 300.0  # between two pieces of text
     max_retries: int = 2
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The one HTTP session every upstream request of the process shares."""
-    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
-        json_serialize=lambda obj: orjson.dumps(obj).decode(),
-        auto_decompress=True,
-        skip_auto_headers=("User-Agent",),
-        headers={"User-Agent": "chatgate"},
-    )
-
-
 def error_message(body: bytes, fallback: str) -> tuple[str, str | None]:
-    """The message and code of a provider's JSON error body."""
+    """The message and code of a provider's JSON error body, else ``fallback``.
+
+    Only the providers' JSON error shape is relayed ({"error": {"message",
+    "code"}}, or a top-level "message"): any other body, which may be an
+    internal service's page, is never shown to the user."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace").strip()
-        if text.startswith("<"):  # a proxy's HTML error page says nothing the status does not
-            return fallback, None
-        return (redact(text[:500]) or fallback), None
+        return fallback, None
     if isinstance(data, list) and data:  # Gemini wraps its error in a list
         data = data[0]
     error = data.get("error", data) if isinstance(data, dict) else None
     if isinstance(error, dict):
         message = error.get("message")
         code = error.get("code") or error.get("type") or error.get("status")
-        if isinstance(message, str) and message:
-            return redact(message), str(code) if code is not None else None
-    if isinstance(error, str) and error:
-        return redact(error), None
+        if isinstance(message, str) and message.strip():
+            code_text = str(code) if isinstance(code, str | int) else None
+            return redact(message.strip()[:MAX_ERROR_MESSAGE]), code_text
     return fallback, None
 
 
@@ -84,6 +64,9 @@ def status_error(
     provider_name: str,
     key_rejected: KeyRejected,
 ) -> UpstreamError:
+    if 300 <= status < 400:
+        # Never followed: a redirect could take the key, or the user, anywhere.
+        return UpstreamError(f"{provider_name} answered with a redirect (status {status})")
     message, code = error_message(body, f"{provider_name} answered with status {status}")
     if key_rejected(status, message, code):
         return ApiKeyIncorrect(provider_name)
@@ -108,52 +91,67 @@ def backoff_seconds(attempt: int, retry_after: str | None) -> float:
     return delay * (1 - 0.25 * random.random())
 
 
+async def refusal(
+    response: aiohttp.ClientResponse, *, provider_name: str, key_rejected: KeyRejected
+) -> UpstreamError:
+    """What a non-2xx answer means for the user; the response is released."""
+    body = b""
+    if response.status >= 400:
+        try:
+            body = await response.content.read(MAX_ERROR_BODY)
+        except FOREIGN_ERRORS:
+            body = b""
+    response.release()
+    return status_error(
+        status=response.status,
+        body=body,
+        headers=response.headers,
+        provider_name=provider_name,
+        key_rejected=key_rejected,
+    )
+
+
 async def post_for_stream(
     http: aiohttp.ClientSession,
+    call: UpstreamCall,
     *,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
     policy: UpstreamPolicy,
     provider_name: str,
-    key_rejected: KeyRejected,
-) -> aiohttp.ClientResponse:
-    """POST and return the open response once it has a 2xx status.
+) -> tuple[aiohttp.ClientResponse, float]:
+    """POST, and return the open response once it has a 2xx status, with the
+    loop time its request was sent at.
 
     Connection failures and retryable statuses are retried up to
     ``policy.max_retries`` times; nothing has reached the client yet.
     """
+    # The headers must come within the first-byte wait; the answer's own
+    # deadlines are kept by stream_text.
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=policy.connect_timeout, sock_read=policy.first_byte_timeout
     )
+    loop = asyncio.get_running_loop()
     attempt = 0
     while True:
-        error: UpstreamError
+        sent_at = loop.time()
         try:
-            response = await http.post(url, data=body, headers=headers, timeout=timeout)
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise UpstreamTimeout(provider_name, "connect") from exc
-        except aiohttp.ServerTimeoutError as exc:
-            raise UpstreamTimeout(provider_name, "no response") from exc
-        except (aiohttp.ClientConnectionError, OSError) as exc:
+            response = await http.post(
+                call.url,
+                data=call.body,
+                headers=call.headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except FOREIGN_ERRORS as exc:
+            error = translate(exc, provider_name=provider_name, answering=False)
+            if not isinstance(error, UpstreamError) or not error.retryable:
+                raise error from exc
             log.info("upstream %s unreachable: %s", provider_name, type(exc).__name__)
-            error = UpstreamUnreachable(provider_name)
             error.__cause__ = exc
         else:
-            if response.status < 300:
-                return response
-            try:
-                error_body = await response.content.read(MAX_ERROR_BODY)
-            except (TimeoutError, aiohttp.ClientError):
-                error_body = b""
-            finally:
-                response.release()
-            error = status_error(
-                status=response.status,
-                body=error_body,
-                headers=response.headers,
-                provider_name=provider_name,
-                key_rejected=key_rejected,
+            if 200 <= response.status < 300:
+                return response, sent_at
+            error = await refusal(
+                response, provider_name=provider_name, key_rejected=call.key_rejected
             )
         if not error.retryable or attempt >= policy.max_retries:
             raise error
@@ -168,13 +166,3 @@ async def post_for_stream(
         )
         await asyncio.sleep(delay)
         attempt += 1
-
-
-def set_idle_timeout(response: aiohttp.ClientResponse, seconds: float) -> None:
-    """Switch the read timeout from the first-byte wait to the between-chunks wait.
-
-    aiohttp re-arms this timer on every read anyway, so it costs nothing per chunk.
-    """
-    connection = response.connection
-    if connection is not None and connection.protocol is not None:
-        connection.protocol.read_timeout = seconds

@@ -1,0 +1,158 @@
+"""An answer's text, read off the wire as it arrives.
+
+Every provider streams server-sent events; they differ only in what an event
+holds and which event ends the answer, which each provider's ``event_text``
+knows. An answer whose connection closes before that end is cut off, not
+complete: a proxy closing an idle connection looks exactly like that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+
+import aiohttp
+import orjson
+
+from chatgate.errors import StreamBroken, UpstreamError, UpstreamTimeout
+from chatgate.providers.chat import AnswerEnd, UpstreamCall
+from chatgate.redaction import redact
+from chatgate.upstream.error_map import FOREIGN_ERRORS, translate
+from chatgate.upstream.events import DataLines
+from chatgate.upstream.request import UpstreamPolicy, post_for_stream
+
+
+class NoText(Exception):
+    """The text deadline passed (set on the response's reader, so the read fails)."""
+
+
+class TextDeadline:
+    """Fails the answer's next read when no text comes in time.
+
+    Only text (or an error) counts: keep-alive comments, blank lines and
+    events without text do not move the deadline, so an upstream cannot hold
+    a request open by chattering. Text only stores a time; the timer, when it
+    fires, re-arms itself for what is left, so a piece costs no timer."""
+
+    __slots__ = ("_handle", "_idle", "_loop", "_reader", "_window", "last_text")
+
+    def __init__(
+        self, reader: aiohttp.StreamReader, *, sent_at: float, policy: UpstreamPolicy
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._reader = reader
+        self._window = policy.first_byte_timeout
+        self._idle = policy.idle_timeout
+        self.last_text = sent_at
+        self._handle = self._loop.call_at(sent_at + self._window, self._check)
+
+    def started(self) -> None:
+        """The first text arrived: from now on, the idle timeout applies."""
+        self._window = self._idle
+        self.last_text = self._loop.time()
+        self._handle.cancel()  # it may be set for a longer first-byte wait
+        self._handle = self._loop.call_at(self.last_text + self._idle, self._check)
+
+    def _check(self) -> None:
+        due = self.last_text + self._window
+        if self._loop.time() < due:
+            self._handle = self._loop.call_at(due, self._check)
+        else:
+            self._reader.set_exception(NoText())
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+def event_texts(
+    payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
+) -> tuple[list[str], UpstreamError | None, bool]:
+    """The text of the events of one read, the failure that stopped them, and
+    whether the answer's end was among them."""
+    event_text, end_marker = call.event_text, call.end_marker
+    parts: list[str] = []
+    ended = False
+    for payload in payloads:
+        if payload == end_marker:
+            ended = True
+            continue
+        try:
+            text = event_text(orjson.loads(payload))
+        except AnswerEnd as end:
+            text, ended = end.text, True
+        except orjson.JSONDecodeError as exc:
+            failure: UpstreamError = StreamBroken(f"{provider_name} sent a malformed event")
+            failure.__cause__ = exc
+            return parts, failure, ended
+        except UpstreamError as exc:  # an in-band error event
+            failure = UpstreamError(redact(exc.message), status=exc.status)
+            failure.__cause__ = exc
+            return parts, failure, ended
+        if text:
+            parts.append(text)
+    return parts, None, ended
+
+
+async def stream_text(
+    http: aiohttp.ClientSession,
+    call: UpstreamCall,
+    *,
+    policy: UpstreamPolicy,
+    provider_name: str,
+) -> AsyncGenerator[str, None]:
+    """The answer's text, one piece per read off the wire."""
+    response, sent_at = await post_for_stream(
+        http, call, policy=policy, provider_name=provider_name
+    )
+    reader = response.content
+    deadline = TextDeadline(reader, sent_at=sent_at, policy=policy)
+    if response.connection is not None and response.connection.protocol is not None:
+        # The deadline above keeps time now; aiohttp's own per-read timer would
+        # only be re-armed by every keep-alive.
+        response.connection.protocol.read_timeout = None
+    lines = DataLines(provider_name)
+    loop = asyncio.get_running_loop()
+    started = ended = False
+    try:
+        while True:
+            try:
+                data = await reader.readany()
+            except NoText:
+                if ended:
+                    break  # the answer is whole; only the connection lingers
+                raise UpstreamTimeout(
+                    provider_name, "stalled mid-answer" if started else "no response"
+                ) from None
+            except FOREIGN_ERRORS as exc:
+                if ended:
+                    break
+                raise translate(exc, provider_name=provider_name, answering=True) from exc
+            payloads = lines.feed(data) if data else lines.end()
+            if payloads:
+                parts, failure, end_seen = event_texts(
+                    payloads, call=call, provider_name=provider_name
+                )
+                ended = ended or end_seen
+                if parts:
+                    if started:
+                        deadline.last_text = loop.time()
+                    else:
+                        started = True
+                        deadline.started()
+                    yield "".join(parts)
+                if failure is not None:
+                    raise failure
+            if not data:
+                break
+        if not ended:
+            raise StreamBroken(
+                f"{provider_name} closed the connection before the end of the answer"
+                if started
+                else f"{provider_name} closed the connection before answering"
+            )
+    finally:
+        deadline.cancel()
+        if reader.is_eof():
+            response.release()  # a finished answer: the connection goes back to the pool
+        else:
+            response.close()  # an unfinished one must stop the upstream, not be drained
