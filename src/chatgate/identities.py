@@ -34,7 +34,8 @@ MAX_ENTRIES = 50_000
 @dataclass(frozen=True, slots=True)
 class Identity:
     owner: TokenOwner
-    profile: ServerProfile
+    # None when a stored field does not open with the server's secret.
+    profile: ServerProfile | None
 
 
 Loader = Callable[[str], Awaitable[Identity]]

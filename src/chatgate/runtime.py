@@ -6,6 +6,8 @@ created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 
 from chatgate.crypto import Keyring, load_secret
@@ -26,8 +28,14 @@ def make_keyring(settings: Settings) -> Keyring:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        new_http: Callable[[], aiohttp.ClientSession] = new_session,
+    ) -> None:
         self.settings = settings
+        self._new_http = new_http  # a test's own session (to a fake upstream) instead
         self.policy = UpstreamPolicy(
             connect_timeout=settings.upstream_connect_timeout,
             first_byte_timeout=settings.upstream_first_byte_timeout,
@@ -73,7 +81,7 @@ class Runtime:
         settings = self.settings
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
-        self._http = new_session()
+        self._http = self._new_http()
         await self.identities.start()
         self._limiter = make_limiter(
             redis_url=settings.redis_url,

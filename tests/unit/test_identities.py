@@ -46,6 +46,7 @@ async def test_a_change_to_the_user_is_seen_on_the_next_request() -> None:
     await cache.resolve("cg_b1", load)
     await cache.user_changed(1)
     refreshed = await cache.resolve("cg_a1", load)
+    assert refreshed.profile is not None
     assert refreshed.profile.values["openai_api_key"].get_secret_value() == "sk-4"
     await cache.resolve("cg_b1", load)  # the other user stays cached
     assert load.calls == 4
