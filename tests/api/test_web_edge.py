@@ -22,6 +22,7 @@ from chatgate.runtime import Runtime
 from chatgate.settings import Settings
 from chatgate.web.chat_body import (
     CHAT_BODY,
+    MAX_CONTAINERS,
     MAX_DEPTH,
     MAX_MESSAGES,
     MAX_PARTS,
@@ -266,6 +267,10 @@ def body_with(messages: list[Any]) -> bytes:
             + [{"role": "user", "content": [{"type": "text", "text": "!"}]}],
             f"messages hold {MAX_TEXT + 1} characters of text; at most {MAX_TEXT} are accepted",
         ),
+        (
+            [{"role": "user", "content": "x", "tool": [[]] * MAX_CONTAINERS}],
+            f"Request body holds more than {MAX_CONTAINERS} JSON objects and arrays",
+        ),
     ],
 )
 def test_each_bound_of_a_chat_request_is_named(messages: list[Any], message: str) -> None:
@@ -274,24 +279,36 @@ def test_each_bound_of_a_chat_request_is_named(messages: list[Any], message: str
     assert refused.value.message == message
 
 
+def message_with(**fields: Any) -> dict[str, Any]:
+    return {"role": "user", "content": "x", **fields}
+
+
 def test_what_the_schema_documents_is_what_the_parser_accepts() -> None:
-    messages = CHAT_BODY.schema()["properties"]["messages"]
+    schema = CHAT_BODY.schema()
+    messages = schema["properties"]["messages"]
+    most = messages["maxItems"]
     parts = messages["items"]["properties"]["parts"]["maxItems"]
-    at_most = [{"role": "user", "parts": [{"text": "x"}] * parts}] * messages["maxItems"]
-    assert len(parse_chat_body(body_with(at_most)).messages) == messages["maxItems"]
-    for over in (
-        at_most + at_most[:1],
-        [{"role": "user", "parts": [{"text": "x"}] * (parts + 1)}],
-        [],
-    ):
+    depth, containers = CHAT_BODY.max_depth, CHAT_BODY.max_containers
+    assert f"{depth} levels" in schema["description"]
+    assert f"{containers} objects and arrays" in schema["description"]
+    # Bodies at each bound, then one past it. The body, messages and a message are
+    # 3 levels deep; with chatSettings and a list of its own, they are 5 containers.
+    bounds = [
+        ([message_with()] * most, [message_with()] * (most + 1)),
+        (
+            [{"role": "user", "parts": [{"text": "x"}] * parts}],
+            [{"role": "user", "parts": [{"text": "x"}] * (parts + 1)}],
+        ),
+        ([message_with(tool=nested(depth - 3))], [message_with(tool=nested(depth - 2))]),
+        (
+            [message_with(tool=[[]] * (containers - 5))],
+            [message_with(tool=[[]] * (containers - 4))],
+        ),
+    ]
+    for at_most, over in bounds:
+        assert parse_chat_body(body_with(at_most)).messages == at_most
         with pytest.raises(BadRequest):
             parse_chat_body(body_with(over))
-    depth = CHAT_BODY.max_depth
-    assert str(depth) in CHAT_BODY.schema()["description"]
-    # The body, messages and a message are 3 levels: 29 lists more fit, not 30.
-    parse_chat_body(body_with([{"role": "user", "content": "x", "tool": nested(depth - 3)}]))
-    with pytest.raises(BadRequest):
-        parse_chat_body(body_with([{"role": "user", "content": "x", "tool": nested(depth - 2)}]))
 
 
 async def test_the_openapi_page_shows_the_parsers_description(client: httpx.AsyncClient) -> None:

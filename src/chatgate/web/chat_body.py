@@ -5,7 +5,7 @@ Parsing is on the hot path: orjson, then plain type checks over its output, one
 pass over the messages, no model objects (validating every message with pydantic
 costs several times as much). What one request may hold is bounded, so that no
 request can hold the event loop for long: messages, parts per message, text in
-all, and how deep its JSON nests.
+all, how deep its JSON nests and how many objects and arrays it holds.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ MAX_MESSAGES = 10_000
 MAX_PARTS = 100  # content parts of one message
 MAX_TEXT = 10_000_000  # characters of text, over all the messages
 MAX_DEPTH = 32  # levels of JSON, the body itself being the first
+MAX_CONTAINERS = 100_000  # JSON objects and arrays in the whole body
 
 JsonSchema = dict[str, Any]
 _CONTAINERS = frozenset({dict, list})
@@ -174,32 +175,44 @@ class Messages:
 
 @dataclass(frozen=True, slots=True)
 class Body:
-    """A whole request body: an object, nested ``max_depth`` levels at most."""
+    """A whole request body: an object, nested ``max_depth`` levels at most and
+    holding ``max_containers`` objects and arrays at most (each one costs time to
+    read, convert and write again, however little it holds)."""
 
     fields: Object
     max_depth: int = MAX_DEPTH
+    max_containers: int = MAX_CONTAINERS
 
     def check(self, value: Any, path: str = "") -> None:
+        self._check_shape(value)
         self.fields.check(value, path)
-        _check_depth(value, self.max_depth)
+
+    def _check_shape(self, value: Any) -> None:
+        """Level by level, with the scan of each container's items done in C."""
+        level, depth, count = [value], 1, 1
+        while level:
+            below: list[Any] = []
+            for container in level:
+                items = container.values() if type(container) is dict else container
+                below.extend(compress(items, map(_CONTAINERS.__contains__, map(type, items))))
+            if not below:
+                return
+            if depth == self.max_depth:
+                raise BadRequest(f"Request body is nested more than {self.max_depth} levels deep")
+            count += len(below)
+            if count > self.max_containers:
+                raise BadRequest(
+                    f"Request body holds more than {self.max_containers} JSON objects and arrays"
+                )
+            level, depth = below, depth + 1
 
     def schema(self) -> JsonSchema:
         schema = self.fields.schema()
-        schema["description"] = f"JSON nested {self.max_depth} levels deep at most."
+        schema["description"] = (
+            f"JSON nested {self.max_depth} levels deep at most,"
+            f" with {self.max_containers} objects and arrays at most."
+        )
         return schema
-
-
-def _check_depth(value: Any, limit: int) -> None:
-    """Level by level, with the scan of each container's items done in C."""
-    level, depth = [value], 1
-    while level:
-        below: list[Any] = []
-        for container in level:
-            items = container.values() if type(container) is dict else container
-            below.extend(compress(items, map(_CONTAINERS.__contains__, map(type, items))))
-        if below and depth == limit:
-            raise BadRequest(f"Request body is nested more than {limit} levels deep")
-        level, depth = below, depth + 1
 
 
 def _described(
