@@ -24,7 +24,7 @@ MAX_MESSAGES = 10_000
 MAX_PARTS = 100  # content parts of one message
 MAX_TEXT = 10_000_000  # characters of text, over all the messages
 MAX_DEPTH = 32  # levels of JSON, the body itself being the first
-MAX_CONTAINERS = 100_000  # JSON objects and arrays in the whole body
+MAX_CONTAINERS = 50_000  # JSON objects and arrays in the whole body
 
 JsonSchema = dict[str, Any]
 _CONTAINERS = frozenset({dict, list})
