@@ -283,6 +283,14 @@ def message_with(**fields: Any) -> dict[str, Any]:
     return {"role": "user", "content": "x", **fields}
 
 
+@pytest.mark.parametrize("body", [b"-354083996952", b'"text"', b"null", b"[1, 2]"])
+def test_a_body_that_is_not_an_object_is_named_so(body: bytes) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_chat_body(body)
+    expected = "Request body must be a JSON object with chatSettings and messages"
+    assert refused.value.message == expected
+
+
 def test_what_the_schema_documents_is_what_the_parser_accepts() -> None:
     schema = CHAT_BODY.schema()
     messages = schema["properties"]["messages"]

@@ -189,7 +189,8 @@ class Body:
 
     def _check_shape(self, value: Any) -> None:
         """Level by level, with the scan of each container's items done in C."""
-        level, depth, count = [value], 1, 1
+        level = [value] if type(value) in _CONTAINERS else []
+        depth, count = 1, len(level)
         while level:
             below: list[Any] = []
             for container in level:
