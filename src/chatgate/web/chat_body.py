@@ -166,7 +166,7 @@ class Messages:
             },
         }
         description = (
-            f"{_first_line(self)} At most {self.max_messages} messages, {self.max_parts} parts"
+            f"{_doc(self)} At most {self.max_messages} messages, {self.max_parts} parts"
             f" each and {self.max_text} characters of text in all."
         )
         schema = {"type": "array", "minItems": 1, "maxItems": self.max_messages, "items": message}
@@ -226,7 +226,7 @@ def _described(
     return schema
 
 
-def _first_line(spec: object) -> str:
+def _doc(spec: object) -> str:
     return " ".join((type(spec).__doc__ or "").split())
 
 

@@ -10,7 +10,6 @@ instead of mistaking a cut-off answer for a complete one.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
@@ -18,8 +17,6 @@ from typing import Any
 from starlette.types import Receive, Send
 
 from chatgate.web.body import ClientDisconnected
-
-log = logging.getLogger(__name__)
 
 TEXT_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
