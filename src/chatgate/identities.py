@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from chatgate.auth import hash_token
@@ -34,6 +35,7 @@ MAX_ENTRIES = 50_000
 @dataclass(frozen=True, slots=True)
 class Identity:
     owner: TokenOwner
+    # None when a stored field does not open with the server's secret.
     profile: ServerProfile
 
 
@@ -63,7 +65,7 @@ class IdentityCache:
         if loading is None:
             loading = asyncio.ensure_future(self._load(key, token, load, self._generation))
             self._loading[key] = loading
-            loading.add_done_callback(lambda done: self._loaded(key, done))
+            loading.add_done_callback(partial(self._loaded, key))
         # Shielded: one waiter going away (its client left) must not cancel the others' load.
         return await asyncio.shield(loading)
 
@@ -76,12 +78,17 @@ class IdentityCache:
         return identity
 
     def _loaded(self, key: str, done: asyncio.Future[Identity]) -> None:
-        del self._loading[key]
+        if self._loading.get(key) is done:  # not already dropped by a forget
+            del self._loading[key]
         if not done.cancelled():
             done.exception()  # retrieved here too, for when every waiter has gone
 
     def forget_user(self, user_id: int) -> None:
         self._generation += 1
+        # A lookup under way may have read the state from before the change (a token
+        # just revoked): requests from now on start their own instead of joining it.
+        # Whose token each lookup is for is known only once it ends, so all are dropped.
+        self._loading.clear()
         stale = [k for k, (_, ident) in self._entries.items() if ident.owner.user_id == user_id]
         for key in stale:
             del self._entries[key]

@@ -7,6 +7,7 @@ created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -41,8 +42,14 @@ def destination_policy(settings: Settings) -> DestinationPolicy:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        new_http: Callable[[], aiohttp.ClientSession] | None = None,
+    ) -> None:
         self.settings = settings
+        self._new_http = new_http  # a test's own session (to a fake upstream) instead
         self.policy = UpstreamPolicy(
             connect_timeout=settings.upstream_connect_timeout,
             first_byte_timeout=settings.upstream_first_byte_timeout,
@@ -91,7 +98,9 @@ class Runtime:
         settings = self.settings
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
-        self._http = new_session(destination_policy(settings))
+        self._http = (
+            self._new_http() if self._new_http else new_session(destination_policy(settings))
+        )
         await self.identities.start()
         self._limiter = make_limiter(
             redis=self._redis,

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20 * MIB, gt=0, description="Largest accepted request body."
     )
+    max_json_body_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest accepted body on every route but the chat routes.",
+    )
     upstream_connect_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to connect upstream."
     )

@@ -9,14 +9,15 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from chatgate.access_log import AccessLog
-from chatgate.api.chat import ChatEndpoint
 from chatgate.app import create_app
 from chatgate.profiles import update_profile
 from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest, UpstreamCall
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings
+from chatgate.web.access_log import AccessLog
+from chatgate.web.chat_route import ChatEndpoint
+from chatgate.web.credentials import Credentials
 from tests.api.conftest import new_user
 
 CHAT = {"chatSettings": {"model": "gpt-4o"}, "messages": [{"role": "user", "content": "hi"}]}
@@ -107,7 +108,8 @@ async def test_anything_unexpected_is_a_500_without_details(
         user_id=user_id,
         changes={"openai_api_key": "sk-present-0700"},
     )
-    broken = ChatEndpoint(runtime, Provider("broken", "Broken", "openai_api_key", explode))
+    broken_provider = Provider("broken", "Broken", "openai_api_key", explode)
+    broken = ChatEndpoint(runtime, broken_provider, credentials=Credentials(runtime))
     transport = httpx.ASGITransport(app=AccessLog(broken, metrics=runtime.metrics))
     async with httpx.AsyncClient(transport=transport, base_url="http://chatgate") as client:
         response = await client.post(

@@ -46,6 +46,7 @@ async def test_a_change_to_the_user_is_seen_on_the_next_request() -> None:
     await cache.resolve("cg_b1", load)
     await cache.user_changed(1)
     refreshed = await cache.resolve("cg_a1", load)
+    assert refreshed.profile is not None
     assert refreshed.profile.values["openai_api_key"].get_secret_value() == "sk-4"
     await cache.resolve("cg_b1", load)  # the other user stays cached
     assert load.calls == 4
@@ -114,3 +115,38 @@ async def test_a_failed_lookup_reaches_every_waiter() -> None:
     results = await asyncio.gather(*burst, return_exceptions=True)
     assert all(isinstance(result, NotAuthenticated) for result in results)
     assert load.calls == 1
+
+
+class RevocableLoads(SlowLoads):
+    """A loader reading a token table that a revoke can change while it waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revoked: set[str] = set()
+        self.reading = asyncio.Event()
+
+    async def __call__(self, token: str) -> Identity:
+        revoked = token in self.revoked  # read when the lookup starts, as a query would
+        self.reading.set()
+        await self.release.wait()
+        if revoked:
+            self.calls += 1
+            raise NotAuthenticated("Invalid or revoked access token")
+        return await Loads.__call__(self, token)
+
+
+async def test_a_request_after_a_revoke_does_not_join_the_lookup_from_before_it() -> None:
+    cache, load = IdentityCache(ttl=60, redis=None), RevocableLoads()
+    before = asyncio.create_task(cache.resolve("cg_a1", load))
+    await load.reading.wait()  # its lookup has read the token as valid, and waits
+    load.revoked.add("cg_a1")
+    await cache.user_changed(1)  # the revoke's 204
+    after = asyncio.create_task(cache.resolve("cg_a1", load))
+    await asyncio.sleep(0.01)
+    load.release.set()
+    assert (await before).owner.user_id == 1  # it asked before the revoke
+    with pytest.raises(NotAuthenticated):
+        await after
+    with pytest.raises(NotAuthenticated):  # and the stale result was not stored either
+        await cache.resolve("cg_a1", load)
+    assert load.calls == 3

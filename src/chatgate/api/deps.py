@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeGuard
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
-from chatgate.auth import authenticate, bearer_token
 from chatgate.db.queries import TokenOwner
+from chatgate.identities import Identity
 from chatgate.runtime import Runtime
+from chatgate.web.credentials import Credentials
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -19,14 +23,26 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_current_user(
-    request: Request,
-    runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> TokenOwner:
-    owner = await authenticate(runtime.db, bearer_token(authorization))
-    request.state.user_id = owner.user_id  # for the access log
-    return owner
+async def current_identity(request: Request) -> Identity:
+    """The caller, as the web edge resolved them before reading the body."""
+    identity: Identity | None = request.scope.get("state", {}).get("identity")
+    if identity is None:  # a request that did not come through the edge
+        credentials: Credentials = request.app.state.credentials
+        identity = await credentials.resolve(request.scope)
+    return identity
 
 
-CurrentUser = Annotated[TokenOwner, Depends(get_current_user)]
+async def current_user(identity: Annotated[Identity, Depends(current_identity)]) -> TokenOwner:
+    return identity.owner
+
+
+CurrentUser = Annotated[TokenOwner, Depends(current_user)]
+
+
+def needs_credential(route: BaseRoute) -> TypeGuard[APIRoute]:
+    """Whether a route's dependencies include the signed-in caller."""
+
+    def uses(dependant: Dependant) -> bool:
+        return any(d.call is current_identity or uses(d) for d in dependant.dependencies)
+
+    return isinstance(route, APIRoute) and uses(route.dependant)

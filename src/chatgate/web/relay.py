@@ -10,21 +10,13 @@ instead of mistaking a cut-off answer for a complete one.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
-import orjson
+from starlette.types import Receive, Send
 
-from chatgate.errors import BodyTooLarge
-
-log = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Send = Callable[[Message], Awaitable[None]]
-Receive = Callable[[], Awaitable[Message]]
+from chatgate.web.body import ClientDisconnected
 
 TEXT_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
@@ -35,10 +27,6 @@ TEXT_HEADERS = [
 
 class StreamAborted(Exception):
     """The upstream failed after the answer started; the response was left unfinished."""
-
-
-class ClientDisconnected(Exception):
-    """The client went away; the upstream request has been closed."""
 
 
 async def relay_text(send: Send, pieces: AsyncGenerator[str, None]) -> None:
@@ -96,41 +84,3 @@ async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> No
         if message["type"] == "http.disconnect":
             task.cancel()
             return
-
-
-async def read_body(receive: Receive, *, limit: int, content_length: str | None) -> bytes:
-    """The whole request body, refused as soon as it passes ``limit`` bytes."""
-    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
-        raise BodyTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(limit)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def send_json(
-    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
-) -> None:
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload, "more_body": False})

@@ -1,4 +1,5 @@
-"""The access log and request ids, as plain ASGI middleware.
+"""The access log, request ids and the headers every response carries, as plain
+ASGI middleware.
 
 Plain ASGI rather than BaseHTTPMiddleware: a streamed answer passes through it
 chunk by chunk, and this adds one function call per chunk, nothing more.
@@ -9,20 +10,29 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from collections.abc import Sequence
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.metrics import Metrics
-from chatgate.streaming import Message, Receive, Scope, Send
 
 log = logging.getLogger("chatgate.access")
 
-ASGIApp = Any
+# On every response: a browser must never guess a type (a JSON error read as HTML).
+RESPONSE_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        headers: Sequence[tuple[bytes, bytes]] = RESPONSE_HEADERS,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.headers = tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,13 +43,13 @@ class AccessLog:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 0
-        id_header = (b"x-request-id", request_id.encode())
+        added = ((b"x-request-id", request_id.encode()), *self.headers)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         try:

@@ -1,0 +1,64 @@
+"""The chat use case: who asks, whose key and where it goes, the upstream call,
+and the answer's text as it arrives.
+
+The chat routes call ``answer``; so can anything else that holds a ``Runtime``
+(a test, another API beside Chatbot UI's), without HTTP in front of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import replace
+
+from chatgate.custom_models import load_custom_model
+from chatgate.identities import Identity
+from chatgate.profiles import check_api_key
+from chatgate.providers import Provider
+from chatgate.providers.chat import Access, ChatRequest
+from chatgate.runtime import Runtime
+from chatgate.upstream import stream_text
+
+
+async def answer(
+    runtime: Runtime, *, identity: Identity, provider: Provider, chat: ChatRequest
+) -> AsyncGenerator[str, None]:
+    """The answer's text, piece by piece, as the provider sends it.
+
+    A failure before the answer starts (no key, the provider refusing or out of
+    reach) is raised by this call or by the first step of the pieces; after it,
+    by the step where it happened.
+    """
+    chat, access = await resolve_access(runtime, identity=identity, provider=provider, chat=chat)
+    return stream_text(
+        runtime.http,
+        provider.build_call(chat, access),
+        policy=runtime.policy,
+        provider_name=provider.display_name,
+    )
+
+
+async def resolve_access(
+    runtime: Runtime, *, identity: Identity, provider: Provider, chat: ChatRequest
+) -> tuple[ChatRequest, Access]:
+    """Whose key, and where it goes: the profile (overlaid by the environment), or
+    for the custom route the caller's own custom model."""
+    if provider.key_field is None:
+        assert chat.custom_model_id is not None
+        model = await load_custom_model(
+            db=runtime.db,
+            keyring=runtime.keyring,
+            user_id=identity.owner.user_id,
+            custom_model_id=chat.custom_model_id,
+        )
+        access = Access(
+            api_key=model.api_key, base_url=model.base_url, options=runtime.provider_options
+        )
+        return replace(chat, model=model.model_id), access
+    profile = identity.profile
+    access = Access(
+        api_key=check_api_key(profile.get(provider.key_field), provider.display_name),
+        base_url=runtime.base_urls.get(provider.name, ""),
+        profile=profile.plain_fields(),
+        options=runtime.provider_options,
+    )
+    return chat, access

@@ -1,0 +1,82 @@
+"""POST /api/chat/<provider>: Chatbot UI's chat routes, one per provider.
+
+A plain ASGI endpoint rather than a FastAPI route: it is the hot path, and the
+framework's per-request and per-chunk machinery would cost more than the relay.
+Its steps: the credential, the rate limit, the body (read within its bound and
+parsed), then the chat use case, relayed as it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from chatgate.chat import answer
+from chatgate.errors import ChatgateError
+from chatgate.providers import Provider
+from chatgate.runtime import Runtime
+from chatgate.web.body import ClientDisconnected, read_body
+from chatgate.web.chat_body import parse_chat_body
+from chatgate.web.credentials import Credentials
+from chatgate.web.errors import error_response, unexpected_error_response
+from chatgate.web.headers import header
+from chatgate.web.relay import StreamAborted, relay_until_disconnect
+
+log = logging.getLogger(__name__)
+
+
+class ChatEndpoint:
+    """One instance per provider of chatgate.providers.PROVIDERS."""
+
+    def __init__(self, runtime: Runtime, provider: Provider, *, credentials: Credentials) -> None:
+        self.runtime = runtime
+        self.provider = provider
+        self.credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime, provider = self.runtime, self.provider
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id", "-")
+        try:
+            identity = await self.credentials.resolve(scope)
+            owner = identity.owner
+            state["user_id"] = owner.user_id
+            await runtime.limiter.check_rate(owner.user_id)
+            body = await read_body(
+                receive,
+                limit=runtime.settings.max_body_bytes,
+                content_length=header(scope, b"content-length"),
+            )
+            chat = parse_chat_body(body, custom_model=provider.key_field is None)
+            if runtime.settings.log_content:
+                content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
+                log.info("prompt", extra={"request_id": request_id, "content": content})
+            pieces = await answer(runtime, identity=identity, provider=provider, chat=chat)
+            async with runtime.limiter.stream_slot(owner.user_id, request_id):
+                with runtime.metrics.active_answers.track_inprogress():
+                    await relay_until_disconnect(receive, send, pieces)
+            runtime.metrics.answers_complete.inc()
+        except ClientDisconnected:
+            state["outcome"] = "client_gone"
+            runtime.metrics.answers_client_gone.inc()
+            log.info("client went away; upstream request closed", extra={"request_id": request_id})
+        except StreamAborted as exc:
+            state["outcome"] = "cut_off"
+            runtime.metrics.answers_cut_off.inc()
+            log.warning(
+                "%s answer cut off mid-stream: %s",
+                provider.name,
+                exc,
+                extra={"request_id": request_id},
+            )
+        except ChatgateError as exc:
+            if exc.status >= 500:
+                log.warning("%s", exc.message, extra={"request_id": request_id})
+            await error_response(exc)(scope, receive, send)
+        except Exception as exc:
+            what = f"chat request to {provider.name}"
+            await unexpected_error_response(exc, what=what, request_id=request_id)(
+                scope, receive, send
+            )
