@@ -4,6 +4,7 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 from pydantic import SecretStr
 
@@ -195,8 +197,39 @@ def base_env(
     return env
 
 
+def dependencies_are_compiled() -> bool:
+    source = pydantic.__file__
+    return source is not None and Path(importlib.util.cache_from_source(source)).exists()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every child process starts from the bytecode the first one compiled.
+
+    Where bytecode is not written (PYTHONDONTWRITEBYTECODE, a venv installed without
+    it), each `chatgate` process would compile its dependencies from source again:
+    seconds a start, hundreds of starts. The children write it to a directory of
+    this session instead (the venv stays untouched)."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or dependencies_are_compiled():
+        yield
+        return
+    saved = {
+        name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("bytecode"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+def upstream(tmp_path_factory: pytest.TempPathFactory, bytecode_cache: None) -> Iterator[Upstream]:
     port = free_port()
     log = tmp_path_factory.mktemp("fake") / "fake.log"
     root = f"http://127.0.0.1:{port}"
