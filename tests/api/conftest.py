@@ -10,10 +10,13 @@ is for tests/e2e, against a real server).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp.test_utils import TestServer
+from aiohttp.web_protocol import RequestHandler
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -35,6 +39,7 @@ from chatgate.runtime import Runtime
 from chatgate.settings import Settings
 
 MIB = 1024 * 1024
+CHAT_PATH = "/api/chat/openai"
 ASGIApp = Callable[..., Any]
 
 
@@ -243,6 +248,15 @@ class Gate:
         created: dict[str, Any] = response.json()
         return created
 
+    def tasks(self) -> int:
+        """What chatgate_event_loop_tasks counts in a server process: the event
+        loop's tasks, less the fake's (one a connection, kept alive)."""
+        fake_connection = RequestHandler.start.__code__
+        return sum(
+            getattr(task.get_coro(), "cr_code", None) is not fake_connection
+            for task in asyncio.all_tasks()
+        )
+
     async def metric(self, name: str) -> float:
         text = (await self.client.get("/metrics")).text
         found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
@@ -252,6 +266,20 @@ class Gate:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def chat_body(content: str = "Hello", model: str = "gpt-4o", **settings: Any) -> dict[str, Any]:
+    return {
+        "chatSettings": {"model": model, "temperature": 0.5, **settings},
+        "messages": [{"role": "user", "content": content}],
+    }
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 1.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 def gate_settings(tmp: Path, upstream: FakeUpstream, **changes: Any) -> Settings:
@@ -295,15 +323,32 @@ async def serving(settings: Settings, upstream: FakeUpstream) -> AsyncIterator[G
 OpenGate = Callable[..., AbstractAsyncContextManager[Gate]]
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with every migration applied, copied for each app: applying
+    them takes longer than most tests."""
+    tmp = tmp_path_factory.mktemp("migrated")
+    app = create_app(Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'chatgate.db'}"))
+
+    async def migrate() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(migrate())
+    return tmp / "chatgate.db"
+
+
 @pytest.fixture
-def open_gate(tmp_path: Path, upstream: FakeUpstream) -> OpenGate:
+def open_gate(tmp_path: Path, upstream: FakeUpstream, migrated_database: Path) -> OpenGate:
     """Opens the app with settings changed from gate_settings:
     ``async with open_gate(rate_limit_per_minute=3) as gate: ...``"""
 
     def open_with(**changes: Any) -> AbstractAsyncContextManager[Gate]:
         tmp = tmp_path / secrets.token_hex(4)
         tmp.mkdir()
-        return serving(gate_settings(tmp, upstream, **changes), upstream)
+        shutil.copy(migrated_database, tmp / "chatgate.db")
+        settings = gate_settings(tmp, upstream, migrate_on_start=False, **changes)
+        return serving(settings, upstream)
 
     return open_with
 
