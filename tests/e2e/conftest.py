@@ -258,14 +258,17 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'chatgate.db'}"
+
+
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'chatgate.db'}"
+        yield request.getfixturevalue("sqlite_database_url")
     else:
         yield from postgres_database()
 
@@ -299,18 +302,26 @@ def run_server(
 
 
 @pytest.fixture(scope="session")
-def server(
-    upstream: Upstream, database_url: str, tmp_path_factory: pytest.TempPathFactory
+def sqlite_server(
+    upstream: Upstream, sqlite_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The main server, once per database backend."""
-    yield from run_server(tmp_path_factory.mktemp("serve"), upstream, database_url, {})
+    """The main server on SQLite, for tests that need no second backend."""
+    tmp = tmp_path_factory.mktemp("serve-sqlite")
+    yield from run_server(tmp, upstream, sqlite_database_url, {})
 
 
 @pytest.fixture(scope="session")
-def sqlite_server(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server on SQLite for tests that need no second backend."""
-    tmp = tmp_path_factory.mktemp("serve-sqlite")
-    yield from run_server(tmp, upstream, f"sqlite:///{tmp / 'chatgate.db'}", {})
+def server(
+    upstream: Upstream,
+    database_url: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    """The main server, once per database backend (on SQLite, sqlite_server)."""
+    if database_url.startswith("sqlite"):
+        yield request.getfixturevalue("sqlite_server")
+        return
+    yield from run_server(tmp_path_factory.mktemp("serve"), upstream, database_url, {})
 
 
 def chat_body(content: str = "Hello", model: str = "gpt-4o", **settings: Any) -> dict[str, Any]:
