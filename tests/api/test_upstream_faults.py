@@ -1,6 +1,7 @@
 """Upstream trouble as the client sees it: each fault a clear answer, and nothing left
-behind. A client that leaves, and an answer cut off on a real socket, are in
-tests/e2e/test_faults.py."""
+behind. An answer cut off mid-stream on a real socket, and a client that leaves,
+are in tests/e2e/test_faults.py (and every provider's cut-off answer in
+test_providers.py)."""
 
 from __future__ import annotations
 
@@ -77,17 +78,6 @@ async def read_answer(gate: Gate, token: str, body: object, *, into: list[str]) 
         assert response.status_code == 200
         async for text in response.aiter_text():
             into.append(text)
-
-
-@pytest.mark.parametrize(
-    "directive", ["fail_after=2", "error_after=2", "malformed_after=2", "stall_after=2"]
-)
-async def test_failure_mid_answer_cuts_the_answer(fault_gate: Gate, directive: str) -> None:
-    token = await fault_gate.create_user(openai_key="sk-faults-0401")
-    received: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        await read_answer(fault_gate, token, chat_body(f"#fake {directive}"), into=received)
-    assert "".join(received) == "".join(reply_pieces(2))
 
 
 async def test_an_answer_trickling_a_byte_at_a_time_arrives_whole(fault_gate: Gate) -> None:
