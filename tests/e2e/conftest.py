@@ -123,11 +123,16 @@ class Server:
         return result
 
     def create_user(
-        self, *, openai_key: str | None = None, org: str | None = None, **fields: str
+        self,
+        *,
+        username: str | None = None,
+        openai_key: str | None = None,
+        org: str | None = None,
+        **fields: str,
     ) -> str:
-        """A new user with a unique name, an access token and the given profile
-        fields, made in-process against the server's database (the CLI has
-        tests of its own)."""
+        """A new user (with a unique name unless given), an access token and the
+        given profile fields, made in-process against the server's database (the
+        CLI has tests of its own)."""
         token = make_token()
         self.secrets_used.add(token)
         changes = {"openai_api_key": openai_key, "openai_organization_id": org, **fields}
@@ -138,7 +143,7 @@ class Server:
         async def work() -> None:
             db = Database(make_engine(self.database_url))
             try:
-                user = await db.create_user(username="u" + secrets.token_hex(6))
+                user = await db.create_user(username=username or "u" + secrets.token_hex(6))
                 await db.create_token(user_id=user.id, token_hash=hash_token(token), label="test")
                 configured = self.env.get("CHATGATE_SECRET_KEY")
                 secret = load_secret(SecretStr(configured) if configured else None, self.data_dir)

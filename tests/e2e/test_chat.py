@@ -20,9 +20,10 @@ def post_chat(server: Server, token: str | None, body: object) -> httpx.Response
 
 def test_revoked_token_stops_working(server: Server) -> None:
     name = "revoke-" + str(time.monotonic_ns())
-    server.cli("user", "create", name)
+    # `user create` and `profile set` have tests of their own.
+    server.create_user(username=name, openai_key="sk-revoke-0016")
     token = server.cli("token", "create", name, "--label", "laptop").stdout.splitlines()[-1]
-    server.cli("profile", "set", name, "--openai-api-key-stdin", input="sk-revoke-0016\n")
+    server.secrets_used.add(token)
     assert post_chat(server, token, chat_body()).status_code == 200
     listing = server.cli("token", "list", name).stdout
     token_id = next(

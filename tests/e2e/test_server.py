@@ -86,7 +86,7 @@ def test_cli_rejects_a_bad_database_url(sqlite_server: Server, tmp_path: Path) -
 
 def test_profile_show_masks_keys(server: Server) -> None:
     name = "show-" + str(time.monotonic_ns())
-    server.cli("user", "create", name)
+    server.create_user(username=name)  # `user create` has tests of its own
     server.secrets_used.add("sk-shown-masked-0106")
     server.cli("profile", "set", name, "--openai-api-key-stdin", input="sk-shown-masked-0106\n")
     shown = server.cli("profile", "show", name).stdout
