@@ -28,6 +28,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.web_protocol import RequestHandler
 from fastapi import FastAPI
 from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.app import create_app
 from chatgate.auth import hash_token, make_token
@@ -40,7 +41,6 @@ from chatgate.settings import Settings
 
 MIB = 1024 * 1024
 CHAT_PATH = "/api/chat/openai"
-ASGIApp = Callable[..., Any]
 
 
 @pytest.fixture
@@ -125,11 +125,11 @@ class CutOffWatch:
         self.app = app
         self.cut_off: set[str] = set()
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = ""
         finished = False
 
-        async def watch(message: Any) -> None:
+        async def watch(message: Message) -> None:
             nonlocal request_id, finished
             if message["type"] == "http.response.start":
                 request_id = dict(message["headers"]).get(b"x-request-id", b"").decode()
