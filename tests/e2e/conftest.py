@@ -4,6 +4,7 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 from pydantic import SecretStr
 
@@ -121,11 +123,16 @@ class Server:
         return result
 
     def create_user(
-        self, *, openai_key: str | None = None, org: str | None = None, **fields: str
+        self,
+        *,
+        username: str | None = None,
+        openai_key: str | None = None,
+        org: str | None = None,
+        **fields: str,
     ) -> str:
-        """A new user with a unique name, an access token and the given profile
-        fields, made in-process against the server's database (the CLI has
-        tests of its own)."""
+        """A new user (with a unique name unless given), an access token and the
+        given profile fields, made in-process against the server's database (the
+        CLI has tests of its own)."""
         token = make_token()
         self.secrets_used.add(token)
         changes = {"openai_api_key": openai_key, "openai_organization_id": org, **fields}
@@ -136,7 +143,7 @@ class Server:
         async def work() -> None:
             db = Database(make_engine(self.database_url))
             try:
-                user = await db.create_user(username="u" + secrets.token_hex(6))
+                user = await db.create_user(username=username or "u" + secrets.token_hex(6))
                 await db.create_token(user_id=user.id, token_hash=hash_token(token), label="test")
                 keyring = Keyring([SecretStr(self.env["CHATGATE_SECRET_KEY"])])
                 await update_profile(
@@ -195,8 +202,39 @@ def base_env(
     return env
 
 
+def dependencies_are_compiled() -> bool:
+    source = pydantic.__file__
+    return source is not None and Path(importlib.util.cache_from_source(source)).exists()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every child process starts from the bytecode the first one compiled.
+
+    Where bytecode is not written (PYTHONDONTWRITEBYTECODE, a venv installed without
+    it), each `chatgate` process would compile its dependencies from source again:
+    seconds a start, hundreds of starts. The children write it to a directory of
+    this session instead (the venv stays untouched)."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or dependencies_are_compiled():
+        yield
+        return
+    saved = {
+        name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("bytecode"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+def upstream(tmp_path_factory: pytest.TempPathFactory, bytecode_cache: None) -> Iterator[Upstream]:
     port = free_port()
     log = tmp_path_factory.mktemp("fake") / "fake.log"
     root = f"http://127.0.0.1:{port}"
@@ -225,14 +263,17 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'chatgate.db'}"
+
+
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'chatgate.db'}"
+        yield request.getfixturevalue("sqlite_database_url")
     else:
         yield from postgres_database()
 
@@ -266,18 +307,26 @@ def run_server(
 
 
 @pytest.fixture(scope="session")
-def server(
-    upstream: Upstream, database_url: str, tmp_path_factory: pytest.TempPathFactory
+def sqlite_server(
+    upstream: Upstream, sqlite_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The main server, once per database backend."""
-    yield from run_server(tmp_path_factory.mktemp("serve"), upstream, database_url, {})
+    """The main server on SQLite, for tests that need no second backend."""
+    tmp = tmp_path_factory.mktemp("serve-sqlite")
+    yield from run_server(tmp, upstream, sqlite_database_url, {})
 
 
 @pytest.fixture(scope="session")
-def sqlite_server(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server on SQLite for tests that need no second backend."""
-    tmp = tmp_path_factory.mktemp("serve-sqlite")
-    yield from run_server(tmp, upstream, f"sqlite:///{tmp / 'chatgate.db'}", {})
+def server(
+    upstream: Upstream,
+    database_url: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    """The main server, once per database backend (on SQLite, sqlite_server)."""
+    if database_url.startswith("sqlite"):
+        yield request.getfixturevalue("sqlite_server")
+        return
+    yield from run_server(tmp_path_factory.mktemp("serve"), upstream, database_url, {})
 
 
 def chat_body(content: str = "Hello", model: str = "gpt-4o", **settings: Any) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Faults chatgate survives: each one shown from the outside, and nothing left behind."""
+"""Faults a real server survives: an answer cut off on the socket, a client that
+leaves, a database that goes away; and nothing left behind.
+
+What the client receives for each upstream fault is tested in-process:
+tests/api/test_upstream_faults.py."""
 
 from __future__ import annotations
 
@@ -66,38 +70,6 @@ def nothing_left_behind(fault_server: Server, upstream: Upstream) -> Iterator[No
     eventually(lambda: metric(fault_server, "chatgate_event_loop_tasks") <= tasks_before, 2)
 
 
-FAULTS = [
-    # (directive, status, body): before the first byte, a JSON error
-    ("status=400", 400, "Fake failure with status 400"),
-    ("status=401", 401, "Fake failure with status 401"),  # a 401 that is not about the key
-    (
-        "status=401 code=invalid_api_key",
-        401,
-        "OpenAI API Key is incorrect. Please fix it in your profile settings.",
-    ),
-    ("status=403", 403, "Fake failure with status 403"),
-    ("status=404", 404, "Fake failure with status 404"),
-    ("status=429 retry_after=0", 429, "Fake failure with status 429"),
-    ("status=500", 500, "Fake failure with status 500"),
-    ("status=503", 503, "Fake failure with status 503"),
-    ("first_byte_delay_ms=3000", 504, "OpenAI did not answer in time (no response)"),
-]
-
-
-@pytest.mark.usefixtures("nothing_left_behind")
-@pytest.mark.parametrize(("directive", "status", "message"), FAULTS)
-def test_failure_before_the_answer(
-    fault_server: Server, directive: str, status: int, message: str
-) -> None:
-    token = fault_server.create_user(openai_key="sk-faults-0400")
-    body = chat_body(f"#fake {directive} tag={time.monotonic_ns()}")
-    response = httpx.post(
-        fault_server.base_url + CHAT_PATH, json=body, headers=auth(token), timeout=30
-    )
-    assert response.status_code == status
-    assert response.json() == {"message": message}
-
-
 @pytest.mark.usefixtures("nothing_left_behind")
 @pytest.mark.parametrize(
     "directive", ["fail_after=2", "error_after=2", "malformed_after=2", "stall_after=2"]
@@ -108,14 +80,6 @@ def test_failure_mid_answer_cuts_the_stream(fault_server: Server, directive: str
     with pytest.raises(httpx.RemoteProtocolError):
         read_answer(fault_server, token, chat_body(f"#fake {directive}"), into=received)
     assert "".join(received) == "".join(reply_pieces(2))
-
-
-@pytest.mark.usefixtures("nothing_left_behind")
-def test_an_answer_trickling_a_byte_at_a_time_arrives_whole(fault_server: Server) -> None:
-    token = fault_server.create_user(openai_key="sk-faults-0402")
-    received: list[str] = []
-    read_answer(fault_server, token, chat_body("#fake trickle=1 chunks=4"), into=received)
-    assert "".join(received) == "".join(reply_pieces(4))
 
 
 def abandon(server: Server, token: str, body: object, *, after: float) -> None:

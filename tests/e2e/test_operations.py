@@ -1,4 +1,7 @@
-"""What an operator relies on: limits, CORS, logs, secret rotation and shutdown."""
+"""What an operator relies on from a real process: its log lines, secret rotation
+with the CLI, and shutdown.
+
+Limits and CORS are tested in-process: tests/api/test_limits.py."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +24,6 @@ from tests.e2e.conftest import (
     base_env,
     chat_body,
     read_answer,
-    run_server,
     serving,
 )
 
@@ -33,89 +34,6 @@ def auth(token: str) -> dict[str, str]:
 
 def sqlite_url(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'chatgate.db'}"
-
-
-@pytest.fixture(scope="module")
-def limited_server(
-    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("limited")
-    extra = {
-        "CHATGATE_RATE_LIMIT_PER_MINUTE": "3",
-        "CHATGATE_MAX_STREAMS_PER_USER": "1",
-        "CHATGATE_CORS_ORIGINS": "https://chat.example.com",
-    }
-    yield from run_server(tmp, upstream, sqlite_url(tmp), extra)
-
-
-def test_requests_over_the_per_minute_limit_get_429(limited_server: Server) -> None:
-    token = limited_server.create_user(openai_key="sk-limited-0200")
-    statuses = []
-    for _ in range(4):
-        response = httpx.post(
-            limited_server.base_url + CHAT_PATH, json=chat_body(), headers=auth(token)
-        )
-        statuses.append(response.status_code)
-    if statuses[:3] != [200, 200, 200]:  # the minute turned over mid-test: try once more
-        statuses = [
-            httpx.post(
-                limited_server.base_url + CHAT_PATH, json=chat_body(), headers=auth(token)
-            ).status_code
-            for _ in range(4)
-        ]
-    assert statuses == [200, 200, 200, 429]
-    assert 1 <= int(response.headers["retry-after"]) <= 60
-    assert response.json()["message"].startswith("Rate limit reached: 3 chat requests a minute")
-    other = limited_server.create_user(openai_key="sk-limited-other-0201")
-    assert (
-        httpx.post(
-            limited_server.base_url + CHAT_PATH, json=chat_body(), headers=auth(other)
-        ).status_code
-        == 200
-    )
-
-
-def test_a_second_answer_at_once_is_refused(limited_server: Server) -> None:
-    token = limited_server.create_user(openai_key="sk-one-stream-0202")
-    with httpx.stream(
-        "POST",
-        limited_server.base_url + CHAT_PATH,
-        json=chat_body("#fake chunks=4 delay_ms=300"),
-        headers=auth(token),
-        timeout=30,
-    ) as first:
-        answer = first.iter_text()  # held: dropping the iterator would close the response
-        assert next(answer).startswith("This")
-        second = httpx.post(
-            limited_server.base_url + CHAT_PATH, json=chat_body(), headers=auth(token)
-        )
-        assert second.status_code == 429
-        assert second.json()["message"].startswith("Too many answers at once")
-        assert "".join(answer) == "is a streamed "
-    assert (
-        httpx.post(
-            limited_server.base_url + CHAT_PATH, json=chat_body(), headers=auth(token)
-        ).status_code
-        == 200
-    )
-
-
-def test_cors_allows_only_configured_origins(limited_server: Server, server: Server) -> None:
-    preflight = {
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization",
-    }
-    allowed = httpx.options(
-        limited_server.base_url + CHAT_PATH,
-        headers={"Origin": "https://chat.example.com", **preflight},
-    )
-    assert allowed.headers["access-control-allow-origin"] == "https://chat.example.com"
-    stranger = httpx.options(
-        limited_server.base_url + CHAT_PATH, headers={"Origin": "https://evil.example", **preflight}
-    )
-    assert "access-control-allow-origin" not in stranger.headers
-    closed = httpx.get(server.base_url + "/healthz", headers={"Origin": "https://chat.example.com"})
-    assert "access-control-allow-origin" not in closed.headers
 
 
 def test_logs_are_json_lines_that_carry_the_request_id(sqlite_server: Server) -> None:
