@@ -49,3 +49,41 @@ def test_a_base_url_that_is_not_a_web_url_is_refused(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CHATGATE_GROQ_BASE_URL", "api.groq.com/openai/v1")
     with pytest.raises(ValidationError, match="must be an http:// or https:// URL"):
         load_settings({})
+
+
+def test_supabase_sign_in_settings_derive_the_issuer_and_the_jwks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATGATE_SUPABASE_URL", "https://abcd.supabase.co/")
+    monkeypatch.setenv("CHATGATE_TRUSTED_PROXIES", "10.0.0.7, 172.16.0.0/12, ::1")
+    settings = load_settings({})
+    assert settings.session_issuer == "https://abcd.supabase.co/auth/v1"
+    assert settings.session_jwks_url == "https://abcd.supabase.co/auth/v1/.well-known/jwks.json"
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.7/32", "172.16.0.0/12", "::1/128"]
+    monkeypatch.setenv("CHATGATE_JWT_ISSUER", "https://auth.example.com/")
+    monkeypatch.setenv("CHATGATE_JWKS_URL", "https://auth.example.com/keys")
+    settings = load_settings({})
+    assert settings.session_issuer == "https://auth.example.com/"
+    assert settings.session_jwks_url == "https://auth.example.com/keys"
+
+
+def test_without_a_supabase_url_there_is_no_sign_in_by_access_token() -> None:
+    settings = load_settings({})
+    assert (settings.session_issuer, settings.session_jwks_url) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("CHATGATE_TRUSTED_PROXIES", "10.0.0.1,proxy.local", "does not appear to be an IPv4"),
+        ("CHATGATE_SUPABASE_JWT_SECRET", "short", "at least 32 characters"),
+        ("CHATGATE_SUPABASE_URL", "abcd.supabase.co", "must be an http"),
+        ("CHATGATE_SUPABASE_DATABASE_URL", "mysql://db/x", "must be a postgresql:// URL"),
+    ],
+)
+def test_supabase_settings_that_cannot_work_are_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=problem):
+        load_settings({})
