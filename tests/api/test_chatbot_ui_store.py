@@ -277,3 +277,44 @@ async def test_a_database_without_chatbot_uis_tables_is_refused_at_start() -> No
             await db.start()
     finally:
         await db.close()
+
+
+READER_GRANTS = """
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT (user_id, openai_api_key, openai_organization_id, anthropic_api_key,
+    google_gemini_api_key, mistral_api_key, groq_api_key, perplexity_api_key,
+    openrouter_api_key, azure_openai_api_key, azure_openai_endpoint,
+    azure_openai_35_turbo_id, azure_openai_45_turbo_id, azure_openai_45_vision_id,
+    azure_openai_embeddings_id) ON public.profiles TO {role};
+GRANT SELECT (id, user_id, sharing, base_url, api_key, model_id, name, context_length)
+    ON public.models TO {role};
+"""
+
+
+@pytest.mark.parametrize("bypass_rls", [True, False])
+async def test_a_role_reading_only_the_named_columns_is_enough(
+    current_schema: str, bypass_rls: bool
+) -> None:
+    # The role README.md suggests: it sees every row only when it bypasses row-level security.
+    role = "chatgate_reader_" + secrets.token_hex(4)
+    conn = await asyncpg.connect(current_schema)
+    try:
+        await conn.execute(f"CREATE ROLE {role} LOGIN {'BYPASSRLS' if bypass_rls else ''}")
+        await conn.execute(READER_GRANTS.format(role=role))
+        subject = await sign_up(current_schema, openai_api_key="sk-granted")
+        owner_model = await add_model(current_schema, owner=subject, sharing="private")
+        store = await open_store(current_schema.replace("postgres@", f"{role}@"))
+        try:
+            if bypass_rls:
+                profile = await store.load_profile(user_id=1, subject=subject, provider_env=NO_ENV)
+                assert profile.values["openai_api_key"].get_secret_value() == "sk-granted"
+                model = await store.load_custom_model(subject=subject, custom_model_id=owner_model)
+                assert model.model_id == "llama3.1:8b"
+            else:
+                with pytest.raises(NotFound):
+                    await store.load_profile(user_id=1, subject=subject, provider_env=NO_ENV)
+        finally:
+            await store.close()
+    finally:
+        await conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        await conn.close()
