@@ -1,5 +1,5 @@
-"""README.md's nginx server block, run for real: chat goes to chatgate and streams
-through as it is written, everything else to a stand-in for the Next.js app."""
+"""README.md's nginx server block and Caddyfile, run for real: chat goes to chatgate
+and streams through as it is written, everything else to a stand-in for the Next.js app."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,8 @@ HOST = "chat.example.com"
 
 @dataclass
 class Site:
-    https: str
-    http: str
+    url: str  # where the browser reaches the site
+    http: str | None = None  # plain HTTP, when it redirects to url
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -64,12 +65,16 @@ def substitute(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def block_of(language: str) -> str:
+    found = re.search(rf"```{language}\n(.*?)```", README, re.DOTALL)
+    assert found, f"README.md has no {language} block"
+    return found.group(1)
+
+
 def nginx_conf(tmp: Path, *, chatgate_port: int, next_port: int, ports: tuple[int, int]) -> Path:
     """The README's block as it stands, on loopback ports with a throwaway certificate."""
-    found = re.search(r"```nginx\n(.*?)```", README, re.DOTALL)
-    assert found, "README.md has no nginx block"
     cert, key = self_signed(tmp)
-    block = found.group(1)
+    block = block_of("nginx")
     block = substitute(block, "127.0.0.1:8000", f"127.0.0.1:{chatgate_port}")
     block = substitute(block, "127.0.0.1:3000", f"127.0.0.1:{next_port}")
     block = substitute(block, "listen 443 ssl;", f"listen 127.0.0.1:{ports[0]} ssl;")
@@ -98,39 +103,81 @@ http {{
     return conf
 
 
-@pytest.fixture(scope="module")
-def site(sqlite_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if shutil.which("nginx") is None:
-        pytest.fail("nginx is not installed: scripts/services installs it (Debian's nginx-light)")
-    tmp = tmp_path_factory.mktemp("nginx")
+def caddyfile(tmp: Path, *, chatgate_port: int, next_port: int, port: int) -> Path:
+    """The README's Caddyfile as it stands, on a loopback port over plain HTTP."""
+    block = block_of("caddyfile")
+    block = substitute(block, "127.0.0.1:8000", f"127.0.0.1:{chatgate_port}")
+    block = substitute(block, "127.0.0.1:3000", f"127.0.0.1:{next_port}")
+    block = substitute(block, f"{HOST} {{", f"http://:{port} {{")
+    conf = tmp / "Caddyfile"
+    conf.write_text("{\n\tadmin off\n\tauto_https off\n}\n\n" + block)
+    return conf
+
+
+def need(program: str) -> None:
+    if shutil.which(program) is None:
+        pytest.fail(f"{program} is not installed: scripts/services installs it (Debian's)")
+
+
+@contextmanager
+def next_app(tmp: Path) -> Iterator[int]:
+    """A stand-in for Chatbot UI's Next.js app: one page, nothing under /api."""
     pages = tmp / "next"
     pages.mkdir()
     (pages / "index.html").write_text("<title>Chatbot UI</title>")
-    next_port, https_port, http_port = free_port(), free_port(), free_port()
-    log = tmp / "next.log"
+    port, log = free_port(), tmp / "next.log"
     with log.open("ab") as handle:
-        next_app = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(next_port), "--bind", "127.0.0.1"],
+        process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
             cwd=pages,
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
-    chatgate_port = int(sqlite_server.base_url.rsplit(":", 1)[1])
-    conf = nginx_conf(
-        tmp, chatgate_port=chatgate_port, next_port=next_port, ports=(https_port, http_port)
-    )
-    nginx_log = tmp / "nginx.out"
-    with nginx_log.open("ab") as handle:
-        nginx = subprocess.Popen(
-            ["nginx", "-c", str(conf), "-p", str(tmp)], stdout=handle, stderr=subprocess.STDOUT
-        )
     try:
-        wait_for(f"http://127.0.0.1:{next_port}/", next_app, log)
-        wait_for(f"http://127.0.0.1:{http_port}/", nginx, nginx_log)
-        yield Site(https=f"https://127.0.0.1:{https_port}", http=f"http://127.0.0.1:{http_port}")
+        wait_for(f"http://127.0.0.1:{port}/", process, log)
+        yield port
     finally:
-        stop(nginx)
-        stop(next_app)
+        stop(process)
+
+
+@contextmanager
+def running(command: list[str], *, log: Path, ready_url: str) -> Iterator[None]:
+    with log.open("ab") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        wait_for(ready_url, process, log)
+        yield
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module", params=["nginx", "caddy"])
+def site(
+    request: pytest.FixtureRequest, sqlite_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    proxy = request.param
+    need(proxy)
+    tmp = tmp_path_factory.mktemp(proxy)
+    chatgate_port = int(sqlite_server.base_url.rsplit(":", 1)[1])
+    with next_app(tmp) as next_port:
+        if proxy == "nginx":
+            https_port, http_port = free_port(), free_port()
+            conf = nginx_conf(
+                tmp, chatgate_port=chatgate_port, next_port=next_port, ports=(https_port, http_port)
+            )
+            command = ["nginx", "-c", str(conf), "-p", str(tmp)]
+            with running(
+                command, log=tmp / "nginx.out", ready_url=f"http://127.0.0.1:{http_port}/"
+            ):
+                yield Site(
+                    url=f"https://127.0.0.1:{https_port}", http=f"http://127.0.0.1:{http_port}"
+                )
+        else:
+            port = free_port()
+            conf = caddyfile(tmp, chatgate_port=chatgate_port, next_port=next_port, port=port)
+            command = ["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"]
+            with running(command, log=tmp / "caddy.out", ready_url=f"http://127.0.0.1:{port}/"):
+                yield Site(url=f"http://127.0.0.1:{port}")
 
 
 def client() -> httpx.Client:
@@ -144,7 +191,7 @@ def test_chat_streams_through_nginx_as_it_is_written(sqlite_server: Server, site
         client() as http,
         http.stream(
             "POST",
-            site.https + CHAT_PATH,
+            site.url + CHAT_PATH,
             json=chat_body("#fake chunks=5 delay_ms=300"),
             headers={"Authorization": f"Bearer {token}"},
         ) as response,
@@ -161,18 +208,24 @@ def test_chat_streams_through_nginx_as_it_is_written(sqlite_server: Server, site
 
 def test_an_error_before_the_answer_reaches_the_front_end_as_json(site: Site) -> None:
     with client() as http:
-        response = http.post(site.https + CHAT_PATH, json=chat_body())
+        response = http.post(site.url + CHAT_PATH, json=chat_body())
     assert response.status_code == 401
     assert "message" in response.json()
 
 
 def test_everything_else_goes_to_the_next_js_app(site: Site) -> None:
     with client() as http:
-        page = http.get(site.https + "/")
-        keys = http.get(site.https + "/api/keys")
-        plain = http.get(site.http + "/chat", follow_redirects=False)
+        page = http.get(site.url + "/")
+        keys = http.get(site.url + "/api/keys")
     assert page.status_code == 200
     assert "Chatbot UI" in page.text
     assert keys.status_code == 404  # the stand-in has no /api/keys: chatgate was not asked
+
+
+@pytest.mark.parametrize("site", ["nginx"], indirect=True)  # Caddy does it by itself
+def test_plain_http_is_sent_to_https(site: Site) -> None:
+    assert site.http is not None
+    with client() as http:
+        plain = http.get(site.http + "/chat", follow_redirects=False)
     assert plain.status_code == 301
     assert plain.headers["location"] == f"https://{HOST}/chat"
