@@ -4,6 +4,7 @@ ChatgateError
  +-- BadRequest (400)
  |    +-- ApiKeyNotFound (400)
  +-- NotAuthenticated (401)
+ +-- Forbidden (403)
  +-- NotFound (404)
  +-- Conflict (409)
  +-- BodyTooLarge (413)
@@ -55,6 +56,11 @@ class NotAuthenticated(ChatgateError):
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ChatgateError):
+    status = 403
+    message = "Forbidden"
 
 
 class NotFound(ChatgateError):

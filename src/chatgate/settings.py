@@ -12,11 +12,12 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -185,6 +186,34 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Sign-in through Supabase, and Chatbot UI's own tables.
+    supabase_url: str | None = Field(
+        default=None,
+        description="The Supabase project URL (https://<ref>.supabase.co): enables its sign-in.",
+    )
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=None, description="The project's JWT secret, for HS256 access tokens."
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        description="Where the token signing keys are (default: the project's JWKS).",
+    )
+    jwt_audience: str = Field(
+        default="authenticated", description="The aud an access token must carry."
+    )
+    jwt_issuer: str | None = Field(
+        default=None,
+        description="The iss an access token must carry (default: <supabase_url>/auth/v1).",
+    )
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR ranges whose X-Forwarded-Host/-Proto are believed.",
+    )
+    supabase_database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://... of the Supabase database: read Chatbot UI's profiles.",
+    )
+
     provider_env: dict[str, SecretStr] = Field(
         default_factory=dict,
         exclude=True,
@@ -246,6 +275,43 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters long")
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            # An address alone is a range of one; host bits in a range are forgiven.
+            return [ipaddress.ip_network(item, strict=False) for item in value]
+        return value
+
+    @field_validator("supabase_jwt_secret")
+    @classmethod
+    def _jwt_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (the project's JWT secret)")
+        return value
+
+    @field_validator("supabase_url", "jwks_url", "jwt_issuer")
+    @classmethod
+    def _optional_http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        # An issuer is compared exactly as written; the other two get paths appended.
+        return value if info.field_name == "jwt_issuer" else value.rstrip("/")
+
+    @field_validator("supabase_database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://", "postgresql+asyncpg://")
+        ):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
     @field_validator(
         "openai_base_url",
         "anthropic_base_url",
@@ -281,6 +347,19 @@ class Settings(BaseSettings):
             return not ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return True
+
+    @property
+    def session_issuer(self) -> str | None:
+        """The issuer access tokens must name; None: no sign-in by access token."""
+        if self.jwt_issuer:
+            return self.jwt_issuer
+        return f"{self.supabase_url}/auth/v1" if self.supabase_url else None
+
+    @property
+    def session_jwks_url(self) -> str | None:
+        if self.jwks_url:
+            return self.jwks_url
+        return f"{self.supabase_url}/auth/v1/.well-known/jwks.json" if self.supabase_url else None
 
     @property
     def effective_database_url(self) -> str:

@@ -96,3 +96,40 @@ def test_a_short_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="at least 32 characters"):
         load_settings({"CHATGATE_SECRET_KEY": "s" * 31})
     assert load_settings({"CHATGATE_SECRET_KEY": "s" * 32}).secret_key is not None
+
+
+def test_supabase_sign_in_settings_derive_the_issuer_and_the_jwks() -> None:
+    environ = {
+        "CHATGATE_SUPABASE_URL": "https://abcd.supabase.co/",
+        "CHATGATE_TRUSTED_PROXIES": "10.0.0.7, 172.16.0.0/12, ::1",
+    }
+    settings = load_settings(environ)
+    assert settings.session_issuer == "https://abcd.supabase.co/auth/v1"
+    assert settings.session_jwks_url == "https://abcd.supabase.co/auth/v1/.well-known/jwks.json"
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.7/32", "172.16.0.0/12", "::1/128"]
+    environ["CHATGATE_JWT_ISSUER"] = "https://auth.example.com/"
+    environ["CHATGATE_JWKS_URL"] = "https://auth.example.com/keys"
+    settings = load_settings(environ)
+    assert settings.session_issuer == "https://auth.example.com/"
+    assert settings.session_jwks_url == "https://auth.example.com/keys"
+
+
+def test_without_a_supabase_url_there_is_no_sign_in_by_access_token() -> None:
+    settings = load_settings({})
+    assert (settings.session_issuer, settings.session_jwks_url) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("CHATGATE_TRUSTED_PROXIES", "10.0.0.1,proxy.local", "does not appear to be an IPv4"),
+        ("CHATGATE_SUPABASE_JWT_SECRET", "short", "at least 32 characters"),
+        ("CHATGATE_SUPABASE_URL", "abcd.supabase.co", "must be an http"),
+        ("CHATGATE_SUPABASE_DATABASE_URL", "mysql://db/x", "must be a postgresql:// URL"),
+    ],
+)
+def test_supabase_settings_that_cannot_work_are_refused_at_start(
+    name: str, value: str, problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        load_settings({name: value})

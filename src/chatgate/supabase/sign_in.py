@@ -1,0 +1,71 @@
+"""Sign-in through Supabase, as one piece for the credential resolver: the session
+token from a bearer header or the session cookie, the same-site rule for the
+cookie, and the token's verification."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import aiohttp
+
+from chatgate.settings import Settings
+from chatgate.supabase.cookies import session_access_token, session_cookie_name
+from chatgate.supabase.request_origin import Network, refuse_cross_site
+from chatgate.supabase.session_tokens import SessionTokenVerifier, SessionUser, session_verifier
+
+
+class SupabaseSignIn:
+    def __init__(
+        self,
+        *,
+        verifier: SessionTokenVerifier,
+        cookie_name: str | None,
+        trusted_proxies: Sequence[Network] = (),
+        allowed_origins: Collection[str] = (),
+    ) -> None:
+        self.verifier = verifier
+        self.cookie_name = cookie_name
+        self._trusted_proxies = trusted_proxies
+        self._allowed_origins = allowed_origins
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, http: aiohttp.ClientSession
+    ) -> SupabaseSignIn | None:
+        """None unless ``CHATGATE_SUPABASE_URL`` (or ``CHATGATE_JWT_ISSUER``) is set; the
+        cookie is read only with ``CHATGATE_SUPABASE_URL``, which names it."""
+        verifier = session_verifier(settings, http=http)
+        if verifier is None:
+            return None
+        return cls(
+            verifier=verifier,
+            cookie_name=session_cookie_name(settings.supabase_url)
+            if settings.supabase_url
+            else None,
+            trusted_proxies=settings.trusted_proxies,
+            allowed_origins=settings.cors_origins,
+        )
+
+    def cookie_token(
+        self, *, headers: Mapping[str, str], scheme: str, peer: str | None
+    ) -> str | None:
+        """The access token of the session cookie, for a request without an Authorization
+        header; None without one. Raises CrossSiteRequest (403) when a session cookie
+        came with a request from another site."""
+        cookie = headers.get("cookie")
+        if self.cookie_name is None or not cookie:
+            return None
+        token = session_access_token(cookie, cookie_name=self.cookie_name)
+        if token is not None:
+            refuse_cross_site(
+                headers=headers,
+                scheme=scheme,
+                peer=peer,
+                trusted_proxies=self._trusted_proxies,
+                allowed_origins=self._allowed_origins,
+            )
+        return token
+
+    async def verify(self, token: str) -> SessionUser:
+        """Raises NotAuthenticated (401) or SigningKeysUnavailable (503)."""
+        return await self.verifier.verify(token)

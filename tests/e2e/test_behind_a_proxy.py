@@ -1,0 +1,231 @@
+"""README.md's nginx server block and Caddyfile, run for real: chat goes to chatgate
+and streams through as it is written, everything else to a stand-in for the Next.js app."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.e2e.conftest import CHAT_PATH, Server, chat_body, free_port, stop, wait_for
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+HOST = "chat.example.com"
+
+
+@dataclass
+class Site:
+    url: str  # where the browser reaches the site
+    http: str | None = None  # plain HTTP, when it redirects to url
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def substitute(text: str, old: str, new: str) -> str:
+    assert old in text, f"README's nginx block no longer has {old!r}"
+    return text.replace(old, new)
+
+
+def block_of(language: str) -> str:
+    found = re.search(rf"```{language}\n(.*?)```", README, re.DOTALL)
+    assert found, f"README.md has no {language} block"
+    return found.group(1)
+
+
+def nginx_conf(tmp: Path, *, chatgate_port: int, next_port: int, ports: tuple[int, int]) -> Path:
+    """The README's block as it stands, on loopback ports with a throwaway certificate."""
+    cert, key = self_signed(tmp)
+    block = block_of("nginx")
+    block = substitute(block, "127.0.0.1:8000", f"127.0.0.1:{chatgate_port}")
+    block = substitute(block, "127.0.0.1:3000", f"127.0.0.1:{next_port}")
+    block = substitute(block, "listen 443 ssl;", f"listen 127.0.0.1:{ports[0]} ssl;")
+    block = substitute(block, "listen 80;", f"listen 127.0.0.1:{ports[1]};")
+    block = substitute(block, "/etc/letsencrypt/live/chat.example.com/fullchain.pem", str(cert))
+    block = substitute(block, "/etc/letsencrypt/live/chat.example.com/privkey.pem", str(key))
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {tmp / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"""{"user root;" if os.geteuid() == 0 else ""}
+daemon off;
+worker_processes 1;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"} notice;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+{temp_paths}
+{block}
+}}
+"""
+    )
+    return conf
+
+
+def caddyfile(tmp: Path, *, chatgate_port: int, next_port: int, port: int) -> Path:
+    """The README's Caddyfile as it stands, on a loopback port over plain HTTP."""
+    block = block_of("caddyfile")
+    block = substitute(block, "127.0.0.1:8000", f"127.0.0.1:{chatgate_port}")
+    block = substitute(block, "127.0.0.1:3000", f"127.0.0.1:{next_port}")
+    block = substitute(block, f"{HOST} {{", f"http://:{port} {{")
+    conf = tmp / "Caddyfile"
+    conf.write_text("{\n\tadmin off\n\tauto_https off\n}\n\n" + block)
+    return conf
+
+
+def need(program: str) -> None:
+    if shutil.which(program) is None:
+        pytest.fail(f"{program} is not installed: scripts/services installs it (Debian's)")
+
+
+@contextmanager
+def next_app(tmp: Path) -> Iterator[int]:
+    """A stand-in for Chatbot UI's Next.js app: one page, nothing under /api."""
+    pages = tmp / "next"
+    pages.mkdir()
+    (pages / "index.html").write_text("<title>Chatbot UI</title>")
+    port, log = free_port(), tmp / "next.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=pages,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", process, log)
+        yield port
+    finally:
+        stop(process)
+
+
+@contextmanager
+def running(command: list[str], *, log: Path, ready_url: str) -> Iterator[None]:
+    with log.open("ab") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        wait_for(ready_url, process, log)
+        yield
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module", params=["nginx", "caddy"])
+def site(
+    request: pytest.FixtureRequest, sqlite_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    proxy = request.param
+    need(proxy)
+    tmp = tmp_path_factory.mktemp(proxy)
+    chatgate_port = int(sqlite_server.base_url.rsplit(":", 1)[1])
+    with next_app(tmp) as next_port:
+        if proxy == "nginx":
+            https_port, http_port = free_port(), free_port()
+            conf = nginx_conf(
+                tmp, chatgate_port=chatgate_port, next_port=next_port, ports=(https_port, http_port)
+            )
+            command = ["nginx", "-c", str(conf), "-p", str(tmp)]
+            with running(
+                command, log=tmp / "nginx.out", ready_url=f"http://127.0.0.1:{http_port}/"
+            ):
+                yield Site(
+                    url=f"https://127.0.0.1:{https_port}", http=f"http://127.0.0.1:{http_port}"
+                )
+        else:
+            port = free_port()
+            conf = caddyfile(tmp, chatgate_port=chatgate_port, next_port=next_port, port=port)
+            command = ["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"]
+            with running(command, log=tmp / "caddy.out", ready_url=f"http://127.0.0.1:{port}/"):
+                yield Site(url=f"http://127.0.0.1:{port}")
+
+
+def client() -> httpx.Client:
+    return httpx.Client(verify=False, headers={"Host": HOST}, timeout=30)  # noqa: S501
+
+
+def test_chat_streams_through_nginx_as_it_is_written(sqlite_server: Server, site: Site) -> None:
+    token = sqlite_server.create_user(openai_key="sk-behind-nginx-0001")
+    arrivals: list[tuple[float, str]] = []
+    with (
+        client() as http,
+        http.stream(
+            "POST",
+            site.url + CHAT_PATH,
+            json=chat_body("#fake chunks=5 delay_ms=300"),
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        assert response.status_code == 200
+        started = time.monotonic()
+        for text in response.iter_text():
+            arrivals.append((time.monotonic() - started, text))
+    words = [text for _, text in arrivals]
+    assert len(words) >= 4, words  # not one buffered lump
+    assert arrivals[-1][0] - arrivals[0][0] > 0.9  # the pieces came 300 ms apart
+    assert "".join(words).count(" ") >= 4
+
+
+def test_an_error_before_the_answer_reaches_the_front_end_as_json(site: Site) -> None:
+    with client() as http:
+        response = http.post(site.url + CHAT_PATH, json=chat_body())
+    assert response.status_code == 401
+    assert "message" in response.json()
+
+
+def test_everything_else_goes_to_the_next_js_app(site: Site) -> None:
+    with client() as http:
+        page = http.get(site.url + "/")
+        keys = http.get(site.url + "/api/keys")
+    assert page.status_code == 200
+    assert "Chatbot UI" in page.text
+    assert keys.status_code == 404  # the stand-in has no /api/keys: chatgate was not asked
+
+
+@pytest.mark.parametrize("site", ["nginx"], indirect=True)  # Caddy does it by itself
+def test_plain_http_is_sent_to_https(site: Site) -> None:
+    assert site.http is not None
+    with client() as http:
+        plain = http.get(site.http + "/chat", follow_redirects=False)
+    assert plain.status_code == 301
+    assert plain.headers["location"] == f"https://{HOST}/chat"
