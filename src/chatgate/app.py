@@ -17,6 +17,8 @@ from chatgate.api.deps import needs_credential
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
+from chatgate.v1 import models_route
+from chatgate.v1.completions_route import CompletionsEndpoint
 from chatgate.web.access_log import AccessLog
 from chatgate.web.chat_route import ChatEndpoint
 from chatgate.web.credentials import Credentials
@@ -61,9 +63,16 @@ def create_app(
         )
         for p in PROVIDERS
     ]
+    chat_routes.append(
+        Route(
+            "/v1/chat/completions",
+            CompletionsEndpoint(runtime, credentials=credentials),
+            methods=["POST"],
+        )
+    )
     # Also in FastAPI's router, which answers their other methods (405).
     app.router.routes.extend(chat_routes)
-    routers = (profile.router, tokens.router, models.router, health.router)
+    routers = (profile.router, tokens.router, models.router, health.router, models_route.router)
     for router in routers:
         app.include_router(router)
     add_error_handlers(app)
