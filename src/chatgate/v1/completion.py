@@ -17,12 +17,9 @@ from chatgate.providers.events import Event, ReadEvent
 from chatgate.runtime import Runtime
 from chatgate.upstream import Decode, read_events, stream_reads
 from chatgate.v1.chunks import ChunkRelay, ChunkWriter, Tally
-from chatgate.v1.errors import InvalidField
 from chatgate.v1.names import ModelChoice, resolve_model
 from chatgate.v1.request import CompletionRequest
 
-# Providers that speak OpenAI's wire format: the body goes on as the client sent it.
-PASSED_ON = frozenset({"openai", "azure", "mistral", "groq", "perplexity", "openrouter", "custom"})
 # Those known to accept stream_options.include_usage: chatgate asks them for usage itself.
 ASKS_USAGE = frozenset({"openai", "azure", "groq", "openrouter"})
 
@@ -47,12 +44,13 @@ async def prepare_call(
         custom_model_id=choice.custom_model_id,
     )
     chat, access = await resolve_access(runtime, identity=identity, provider=provider, chat=chat)
-    if provider.name in PASSED_ON:
-        call = provider.build_call(chat, access)
-        ask_usage = request.include_usage or provider.name in ASKS_USAGE
-        body = openai.passed_on_body(request.body, model=chat.model, ask_usage=ask_usage)
-        return PreparedCall(choice, replace(call, body=body), openai.read_chunk, passed_on=True)
-    raise InvalidField("model", f"{provider.display_name} models are not served on /v1")
+    if provider.translate is not None:
+        translated = provider.translate(request.body, chat.model, access)
+        return PreparedCall(choice, translated.call, translated.read_event, passed_on=False)
+    call = provider.build_call(chat, access)
+    ask_usage = request.include_usage or provider.name in ASKS_USAGE
+    body = openai.passed_on_body(request.body, model=chat.model, ask_usage=ask_usage)
+    return PreparedCall(choice, replace(call, body=body), openai.read_chunk, passed_on=True)
 
 
 @dataclass(slots=True)
