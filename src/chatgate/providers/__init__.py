@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatgate.providers import anthropic, anthropic_openai, azure, google, openai
+from chatgate.providers import anthropic, anthropic_openai, azure, google, google_openai, openai
 from chatgate.providers.chat import BuildCall, TranslateCall
 
 
@@ -35,7 +35,13 @@ PROVIDERS: tuple[Provider, ...] = (
         anthropic.build_call,
         anthropic_openai.translate_call,
     ),
-    Provider("google", "Google Gemini", "google_gemini_api_key", google.build_call),
+    Provider(
+        "google",
+        "Google Gemini",
+        "google_gemini_api_key",
+        google.build_call,
+        google_openai.translate_call,
+    ),
     Provider("mistral", "Mistral", "mistral_api_key", openai.build_compatible_call),
     Provider("groq", "Groq", "groq_api_key", openai.build_compatible_call),
     Provider("perplexity", "Perplexity", "perplexity_api_key", openai.build_compatible_call),
