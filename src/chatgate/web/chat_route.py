@@ -18,7 +18,7 @@ from chatgate.errors import ChatgateError
 from chatgate.providers import Provider
 from chatgate.runtime import Runtime
 from chatgate.web.body import ClientDisconnected, read_body
-from chatgate.web.chat_body import parse_chat_body
+from chatgate.web.chat_body import read_chat_body
 from chatgate.web.credentials import Credentials
 from chatgate.web.errors import error_response, unexpected_error_response
 from chatgate.web.headers import header
@@ -49,7 +49,7 @@ class ChatEndpoint:
                 limit=runtime.settings.max_body_bytes,
                 content_length=header(scope, b"content-length"),
             )
-            chat = parse_chat_body(body, custom_model=provider.key_field is None)
+            chat = await read_chat_body(body, custom_model=provider.key_field is None)
             if runtime.settings.log_content:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": request_id, "content": content})
