@@ -17,6 +17,7 @@ from chatgate.metrics import Metrics
 from chatgate.providers.chat import ProviderOptions
 from chatgate.providers.upstream import UpstreamPolicy, new_session
 from chatgate.settings import Settings
+from chatgate.usage import Usage
 
 
 def make_keyring(settings: Settings) -> Keyring:
@@ -48,6 +49,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._keyring: Keyring | None = None
         self._limiter: Limiter | None = None
+        self._usage: Usage | None = None
 
     @property
     def db(self) -> Database:
@@ -69,11 +71,18 @@ class Runtime:
         assert self._limiter is not None, "the app has not started"
         return self._limiter
 
+    @property
+    def usage(self) -> Usage:
+        assert self._usage is not None, "the app has not started"
+        return self._usage
+
     async def start(self) -> None:
         settings = self.settings
         self._keyring = make_keyring(settings)
         self._db = Database(make_engine(settings.effective_database_url))
         self._http = new_session()
+        self._usage = Usage(settings=settings, db=self._db, metrics=self.metrics)
+        self._usage.start()
         await self.identities.start()
         self._limiter = make_limiter(
             redis_url=settings.redis_url,
@@ -82,6 +91,8 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        if self._usage is not None:
+            await self._usage.stop()
         await self.identities.close()
         if self._limiter is not None:
             await self._limiter.close()

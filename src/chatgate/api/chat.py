@@ -30,6 +30,7 @@ from chatgate.streaming import (
     relay_until_disconnect,
     send_json,
 )
+from chatgate.usage.meter import RequestInfo, UsageMeter
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,16 @@ class ChatEndpoint:
         runtime, provider = self.runtime, self.provider
         state = scope.setdefault("state", {})
         request_id = state.get("request_id", "-")
+        # Usage: a meter once the request goes upstream; its row is recorded in `finally`.
+        meter: UsageMeter | None = None
+        outcome = "cut_off"
         try:
             token = bearer_token(header(scope, b"authorization"))
             identity = await runtime.identities.resolve(token, self.load_identity)
             owner = identity.owner
             state["user_id"] = owner.user_id
             await runtime.limiter.check_rate(owner.user_id)
+            await runtime.usage.quotas.check(owner.user_id)
             body = await read_body(
                 receive,
                 limit=runtime.settings.max_body_bytes,
@@ -61,22 +66,25 @@ class ChatEndpoint:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": request_id, "content": content})
             chat, access = await self.resolve_access(identity, chat)
-            pieces = stream_text(
-                runtime.http,
-                provider.build_call(chat, access),
-                policy=runtime.policy,
-                provider_name=provider.display_name,
-            )
+            call = provider.build_call(chat, access)
             async with runtime.limiter.stream_slot(owner.user_id, request_id):
+                meter = self.usage_meter(scope, identity, chat)
+                pieces = stream_text(
+                    runtime.http,
+                    replace(call, event_text=meter.wrap(call.event_text)),
+                    policy=runtime.policy,
+                    provider_name=provider.display_name,
+                )
                 with runtime.metrics.active_answers.track_inprogress():
                     await relay_until_disconnect(receive, send, pieces)
+            outcome = "complete"
             runtime.metrics.answers_complete.inc()
         except ClientDisconnected:
-            state["outcome"] = "client_gone"
+            outcome = state["outcome"] = "client_gone"
             runtime.metrics.answers_client_gone.inc()
             log.info("client went away; upstream request closed", extra={"request_id": request_id})
         except StreamAborted as exc:
-            state["outcome"] = "cut_off"
+            outcome = state["outcome"] = "cut_off"
             runtime.metrics.answers_cut_off.inc()
             log.warning(
                 "%s answer cut off mid-stream: %s",
@@ -85,15 +93,33 @@ class ChatEndpoint:
                 extra={"request_id": request_id},
             )
         except ChatgateError as exc:
+            outcome = str(exc.status)
             if exc.status >= 500:
                 log.warning("%s", exc.message, extra={"request_id": request_id})
             headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
             await send_json(send, exc.status, {"message": exc.message}, headers)
         except Exception:
+            outcome = "500"
             log.exception(
                 "chat request to %s failed", provider.name, extra={"request_id": request_id}
             )
             await send_json(send, 500, {"message": "An unexpected error occurred"}, [])
+        finally:
+            if meter is not None:
+                runtime.usage.ledger.record(meter.finish(outcome))
+
+    def usage_meter(self, scope: Scope, identity: Identity, chat: ChatRequest) -> UsageMeter:
+        owner = identity.owner
+        info = RequestInfo(
+            user_id=owner.user_id,
+            token_id=owner.token_id,
+            sign_in="token",
+            route=scope["path"],
+            provider=self.provider.name,
+            model=chat.model,
+            request_id=scope["state"].get("request_id", "-"),
+        )
+        return UsageMeter(info, messages=chat.messages)
 
     async def load_identity(self, token: str) -> Identity:
         runtime = self.runtime

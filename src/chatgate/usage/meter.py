@@ -1,0 +1,104 @@
+"""What one answer cost, measured while it streams: its text, the provider's
+counts, the time to its first text, and how it ended."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chatgate.db.usage_queries import UsageRow
+from chatgate.usage.counting import ReportedUsage, UsageReader, count_tokens, usage_reader
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Who asked, where, for what: everything of a row known before the answer."""
+
+    user_id: int
+    token_id: int | None
+    sign_in: str
+    route: str
+    provider: str
+    model: str
+    request_id: str
+
+
+class UsageMeter:
+    """One per request that goes to a provider. Feed it the decoded events
+    (``observe``, or ``wrap`` around a provider's event reader), then ``finish``."""
+
+    __slots__ = (
+        "_read",
+        "answer_chars",
+        "first_text_at",
+        "info",
+        "messages",
+        "reported",
+        "started",
+    )
+
+    def __init__(self, info: RequestInfo, *, messages: Sequence[Any]) -> None:
+        self.info = info
+        self.messages = messages
+        self.reported = ReportedUsage()
+        self.answer_chars = 0
+        self.started = time.perf_counter()
+        self.first_text_at: float | None = None
+        self._read: UsageReader = usage_reader(info.provider)
+
+    def observe(self, event: Any, text: str) -> None:
+        """One decoded event and the answer text it carried."""
+        if text:
+            if self.first_text_at is None:
+                self.first_text_at = time.perf_counter()
+            self.answer_chars += len(text)
+        if type(event) is dict:
+            self._read(event, self.reported)
+
+    def wrap(self, event_text: Callable[[Any], str]) -> Callable[[Any], str]:
+        """A provider's event reader that also feeds this meter."""
+        observe = self.observe
+
+        def metered(event: Any) -> str:
+            text = event_text(event)
+            observe(event, text)
+            return text
+
+        return metered
+
+    def finish(self, outcome: str) -> UsageRow:
+        """The ledger row. An answer the provider refused (an error status before
+        any text) cost nothing; anything else costs what was asked and streamed."""
+        now = time.perf_counter()
+        info = self.info
+        refused = outcome[:1].isdigit() and self.first_text_at is None
+        if refused and self.reported.prompt_tokens is None:
+            prompt = completion = cached = 0
+            estimated = False
+        else:
+            counts = count_tokens(
+                self.reported, messages=self.messages, answer_chars=self.answer_chars
+            )
+            prompt, completion = counts.prompt_tokens, counts.completion_tokens
+            cached, estimated = counts.cached_tokens, counts.estimated
+        first = self.first_text_at
+        return UsageRow(
+            created_at=datetime.now(UTC),
+            user_id=info.user_id,
+            token_id=info.token_id,
+            sign_in=info.sign_in,
+            route=info.route,
+            provider=info.provider,
+            model=info.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached,
+            estimated=estimated,
+            outcome=outcome,
+            ttfb_ms=None if first is None else round((first - self.started) * 1000, 2),
+            duration_ms=round((now - self.started) * 1000, 2),
+            request_id=info.request_id,
+        )
