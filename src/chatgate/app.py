@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from chatgate import __version__
 from chatgate.access_log import AccessLog
-from chatgate.api import health, models, profile, tokens
+from chatgate.api import health, models, profile, tokens, usage
 from chatgate.api.chat import ChatEndpoint
 from chatgate.api.chat_openapi import chat_openapi
 from chatgate.errors import ChatgateError, describe_validation_errors
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(models.router)
     app.include_router(health.router)
+    app.include_router(usage.router)
 
     def wrap(inner: ASGIApp) -> ASGIApp:
         if settings.cors_origins:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticUndefined
 
 from chatgate.auth import hash_token, make_token
+from chatgate.cli_usage import usage_command, user_quota
 from chatgate.crypto import Keyring, load_secret, mask_secret
 from chatgate.custom_models import (
     CustomModelFields,
@@ -162,6 +163,10 @@ def user_list() -> None:
     """List users."""
     for found in run_with_db(load_settings(), lambda db, _k: db.list_users()):
         click.echo(f"{found.id}\t{found.username}\t{found.created_at:%Y-%m-%d %H:%M}")
+
+
+user.add_command(user_quota)
+main.add_command(usage_command)
 
 
 @main.group()
