@@ -25,7 +25,7 @@ def read_all(reader: Any, events: list[dict[str, Any]]) -> ReportedUsage:
 
 # OpenAI with stream_options.include_usage: every chunk carries "usage": null,
 # the last one (no choices) the counts.
-OPENAI_STREAM = [
+OPENAI_STREAM: list[dict[str, Any]] = [
     {
         "id": "chatcmpl-B9",
         "object": "chat.completion.chunk",
@@ -86,7 +86,7 @@ def test_groq_reports_in_x_groq() -> None:
     assert read_all(read_openai_usage, [last]) == ReportedUsage(18, 120, 0)
 
 
-ANTHROPIC_STREAM = [
+ANTHROPIC_STREAM: list[dict[str, Any]] = [
     {
         "type": "message_start",
         "message": {
@@ -131,7 +131,7 @@ def test_anthropic_output_is_unknown_until_a_message_delta() -> None:
     assert usage == ReportedUsage(prompt_tokens=2025, completion_tokens=None, cached_tokens=1800)
 
 
-GEMINI_STREAM = [
+GEMINI_STREAM: list[dict[str, Any]] = [
     {
         "candidates": [{"content": {"parts": [{"text": "The"}], "role": "model"}, "index": 0}],
         "usageMetadata": {"promptTokenCount": 1043, "totalTokenCount": 1043},
