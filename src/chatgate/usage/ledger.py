@@ -66,6 +66,8 @@ class Ledger:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # One write at a time: two would both take the rows at the buffer's head.
+        self._writing = asyncio.Lock()
         self._failing_since: float | None = None
         metrics.usage_rows_buffered.set_function(lambda: len(self._buffer))
 
@@ -122,6 +124,10 @@ class Ledger:
 
     async def flush(self) -> bool:
         """Write every buffered row now; False when the database (or Redis) failed."""
+        async with self._writing:
+            return await self._write()
+
+    async def _write(self) -> bool:
         ok = await self._send_counters()
         while self._buffer:
             rows = [self._buffer[i] for i in range(min(self.batch, len(self._buffer)))]
