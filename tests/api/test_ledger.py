@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from chatgate.db.usage_queries import UsageRow, UsageStore
 from chatgate.db.usage_tables import usage
 from chatgate.metrics import Metrics
 from chatgate.usage.ledger import Ledger
+from tests.e2e.conftest import postgres_database
 
 
 def row(number: int, *, user_id: int = 1, tokens: int = 10) -> UsageRow:
@@ -124,3 +125,33 @@ async def test_many_rows_at_once_are_each_written_once(db: Database) -> None:
         count = await conn.scalar(select(func.count()).select_from(usage))
         distinct = await conn.scalar(select(func.count(usage.c.request_id.distinct())))
     assert count == distinct == 500
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'chatgate.db'}"
+    else:
+        yield from postgres_database()
+
+
+async def test_a_row_reads_back_as_it_was_recorded(database_url: str) -> None:
+    db = Database(make_engine(database_url))
+    try:
+        await migrate(db.engine)
+        recorded = row(7, user_id=3, tokens=12)
+        recorded.token_id = 4
+        recorded.completion_tokens = 30
+        recorded.cached_tokens = 2
+        recorded.estimated = True
+        recorded.ttfb_ms = None
+        await UsageStore(db).insert_rows([recorded])
+        async with db.engine.connect() as conn:
+            stored = (await conn.execute(select(usage))).one()._asdict()
+    finally:
+        await db.close()
+    stored.pop("id")
+    # SQLite hands back naive datetimes; every one chatgate stores is UTC.
+    created = stored["created_at"]
+    stored["created_at"] = created if created.tzinfo else created.replace(tzinfo=UTC)
+    assert stored == recorded.values()

@@ -71,7 +71,7 @@ class ChatEndpoint:
                 meter = self.usage_meter(scope, identity, chat)
                 pieces = stream_text(
                     runtime.http,
-                    replace(call, event_text=meter.wrap(call.event_text)),
+                    meter.metered_call(call),
                     policy=runtime.policy,
                     provider_name=provider.display_name,
                 )

@@ -175,11 +175,13 @@ def count_tokens(
     (the prompt from the messages, the completion from the text streamed)."""
     prompt = reported.prompt_tokens
     completion = reported.completion_tokens
-    estimated = prompt is None or completion is None
+    estimated = False
     if prompt is None:
         prompt = estimate_prompt_tokens(messages)
+        estimated = True
     if completion is None:
         completion = estimate_text_tokens(answer_chars)
+        estimated = True
     return TokenCounts(
         prompt_tokens=prompt,
         completion_tokens=completion,

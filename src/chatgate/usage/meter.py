@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatgate.db.usage_queries import UsageRow
+from chatgate.providers.chat import UpstreamCall
 from chatgate.usage.counting import ReportedUsage, UsageReader, count_tokens, usage_reader
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen fields cost more
 class RequestInfo:
     """Who asked, where, for what: everything of a row known before the answer."""
 
@@ -35,6 +36,7 @@ class UsageMeter:
         "answer_chars",
         "first_text_at",
         "info",
+        "last_event",
         "messages",
         "reported",
         "started",
@@ -47,6 +49,7 @@ class UsageMeter:
         self.answer_chars = 0
         self.started = time.perf_counter()
         self.first_text_at: float | None = None
+        self.last_event: Any = None
         self._read: UsageReader = usage_reader(info.provider)
 
     def observe(self, event: Any, text: str) -> None:
@@ -55,25 +58,48 @@ class UsageMeter:
             if self.first_text_at is None:
                 self.first_text_at = time.perf_counter()
             self.answer_chars += len(text)
-        if type(event) is dict:
+        elif type(event) is dict:
             self._read(event, self.reported)
+        self.last_event = event
 
     def wrap(self, event_text: Callable[[Any], str]) -> Callable[[Any], str]:
-        """A provider's event reader that also feeds this meter."""
-        observe = self.observe
+        """A provider's event reader that also feeds this meter (``observe``
+        inlined: it runs for every event of every answer)."""
+        read, reported = self._read, self.reported
 
         def metered(event: Any) -> str:
             text = event_text(event)
-            observe(event, text)
+            if text:
+                if self.first_text_at is None:
+                    self.first_text_at = time.perf_counter()
+                self.answer_chars += len(text)
+            elif type(event) is dict:
+                read(event, reported)
+            self.last_event = event
             return text
 
         return metered
+
+    def metered_call(self, call: UpstreamCall) -> UpstreamCall:
+        """The same upstream call, its events read by this meter too."""
+        return UpstreamCall(
+            url=call.url,
+            headers=call.headers,
+            body=call.body,
+            key_rejected=call.key_rejected,
+            event_text=self.wrap(call.event_text),
+        )
 
     def finish(self, outcome: str) -> UsageRow:
         """The ledger row. An answer the provider refused (an error status before
         any text) cost nothing; anything else costs what was asked and streamed."""
         now = time.perf_counter()
         info = self.info
+        # Events with text are not read for counts, but the last event is:
+        # Gemini's and Perplexity's carry their running counts beside the text.
+        last = self.last_event
+        if type(last) is dict:
+            self._read(last, self.reported)
         refused = outcome[:1].isdigit() and self.first_text_at is None
         if refused and self.reported.prompt_tokens is None:
             prompt = completion = cached = 0
@@ -98,7 +124,7 @@ class UsageMeter:
             cached_tokens=cached,
             estimated=estimated,
             outcome=outcome,
-            ttfb_ms=None if first is None else round((first - self.started) * 1000, 2),
-            duration_ms=round((now - self.started) * 1000, 2),
+            ttfb_ms=None if first is None else (first - self.started) * 1000,
+            duration_ms=(now - self.started) * 1000,
             request_id=info.request_id,
         )

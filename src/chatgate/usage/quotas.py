@@ -118,6 +118,9 @@ class Quotas:
 
     async def check(self, user_id: int) -> None:
         """Raise QuotaExceeded when the user has used up a quota."""
+        cached = self._limits.get(user_id)
+        if cached is not None and cached[1] is NO_LIMITS and cached[0] > time.monotonic():
+            return  # the common case, without a coroutine
         limits = await self.limits(user_id)
         if limits is NO_LIMITS:
             return
@@ -142,9 +145,9 @@ class Quotas:
         try:
             override = await self.store.get_quota(user_id=user_id)
         except ServiceUnavailable:
-            if cached is None:
-                raise
-            return cached[1]  # the database is down: what it said a moment ago
+            # The database is down: what it said a moment ago, or the defaults
+            # (a quota never turns an outage into refused answers).
+            return cached[1] if cached else Limits(self.per_day, self.per_month)
         limits = effective_limits(override, per_day=self.per_day, per_month=self.per_month)
         if limits == NO_LIMITS:
             limits = NO_LIMITS
