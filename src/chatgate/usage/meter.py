@@ -11,7 +11,13 @@ from typing import Any
 
 from chatgate.db.usage_queries import UsageRow
 from chatgate.providers.chat import UpstreamCall
-from chatgate.usage.counting import ReportedUsage, UsageReader, count_tokens, usage_reader
+from chatgate.usage.counting import (
+    ReportedUsage,
+    UsageReader,
+    count_tokens,
+    read_gemini_usage,
+    usage_reader,
+)
 
 
 @dataclass(slots=True)  # not frozen: one is built per request, and frozen fields cost more
@@ -31,51 +37,62 @@ class UsageMeter:
     """One per request that goes to a provider. Feed it the decoded events
     (``observe``, or ``wrap`` around a provider's event reader), then ``finish``."""
 
-    __slots__ = (
-        "_read",
-        "answer_chars",
-        "first_text_at",
-        "info",
-        "last_event",
-        "messages",
-        "reported",
-        "started",
-    )
+    __slots__ = ("_read", "_text", "info", "messages", "reported", "started")
 
     def __init__(self, info: RequestInfo, *, messages: Sequence[Any]) -> None:
         self.info = info
         self.messages = messages
         self.reported = ReportedUsage()
-        self.answer_chars = 0
         self.started = time.perf_counter()
-        self.first_text_at: float | None = None
-        self.last_event: Any = None
+        # The answer's characters so far, and when its first text came (0.0: not yet).
+        self._text = [0, 0.0]
         self._read: UsageReader = usage_reader(info.provider)
+
+    @property
+    def answer_chars(self) -> int:
+        return int(self._text[0])
+
+    @property
+    def first_text_at(self) -> float | None:
+        return self._text[1] or None
 
     def observe(self, event: Any, text: str) -> None:
         """One decoded event and the answer text it carried."""
+        state = self._text
         if text:
-            if self.first_text_at is None:
-                self.first_text_at = time.perf_counter()
-            self.answer_chars += len(text)
-        elif type(event) is dict:
+            if not state[0]:
+                state[1] = time.perf_counter()
+            state[0] += len(text)
+        if type(event) is dict and (not text or self._read is read_gemini_usage):
             self._read(event, self.reported)
-        self.last_event = event
 
     def wrap(self, event_text: Callable[[Any], str]) -> Callable[[Any], str]:
-        """A provider's event reader that also feeds this meter (``observe``
-        inlined: it runs for every event of every answer)."""
-        read, reported = self._read, self.reported
+        """A provider's event reader that also feeds this meter. It runs for
+        every event of every answer, so it does the least it can: events with
+        text carry no counts, except Gemini's (its running counts ride along)."""
+        read, reported, state = self._read, self.reported, self._text
+        if read is read_gemini_usage:
+
+            def metered_all(event: Any) -> str:
+                text = event_text(event)
+                if text:
+                    if not state[0]:
+                        state[1] = time.perf_counter()
+                    state[0] += len(text)
+                if type(event) is dict:
+                    read(event, reported)
+                return text
+
+            return metered_all
 
         def metered(event: Any) -> str:
             text = event_text(event)
             if text:
-                if self.first_text_at is None:
-                    self.first_text_at = time.perf_counter()
-                self.answer_chars += len(text)
+                if not state[0]:
+                    state[1] = time.perf_counter()
+                state[0] += len(text)
             elif type(event) is dict:
                 read(event, reported)
-            self.last_event = event
             return text
 
         return metered
@@ -95,11 +112,6 @@ class UsageMeter:
         any text) cost nothing; anything else costs what was asked and streamed."""
         now = time.perf_counter()
         info = self.info
-        # Events with text are not read for counts, but the last event is:
-        # Gemini's and Perplexity's carry their running counts beside the text.
-        last = self.last_event
-        if type(last) is dict:
-            self._read(last, self.reported)
         refused = outcome[:1].isdigit() and self.first_text_at is None
         if refused and self.reported.prompt_tokens is None:
             prompt = completion = cached = 0
