@@ -266,6 +266,17 @@ def user_list() -> None:
         click.echo(f"{found.id}\t{found.username}\t{when(found.created_at)}")
 
 
+def _add_usage_commands() -> None:
+    # Their module imports only click at the top: the commands import what they use.
+    from chatgate.cli_usage import usage_command, user_quota
+
+    user.add_command(user_quota)
+    main.add_command(usage_command)
+
+
+_add_usage_commands()
+
+
 @main.group()
 def token() -> None:
     """Manage access tokens."""

@@ -18,7 +18,10 @@ async def test_streamed_answer_with_usage(gate: Gate) -> None:
     token = await gate.create_user(google_gemini_api_key="gem-v1-0001")
     async with sdk(gate, token) as client:
         stream = await client.chat.completions.create(
-            model=MODEL, messages=ask(), stream=True, stream_options={"include_usage": True}
+            model=MODEL,
+            messages=ask("#fake thoughts=5 cached=4"),
+            stream=True,
+            stream_options={"include_usage": True},
         )
         chunks = [chunk async for chunk in stream]
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -26,8 +29,8 @@ async def test_streamed_answer_with_usage(gate: Gate) -> None:
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     usage = chunks[-1].usage
     assert usage is not None
-    # completion = candidates (12) + thoughts (5)
-    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (10, 17, 27)
+    # completion = candidates (1) + thoughts (5)
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (10, 6, 16)
     assert usage.prompt_tokens_details is not None
     assert usage.prompt_tokens_details.cached_tokens == 4
 

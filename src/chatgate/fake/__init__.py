@@ -25,6 +25,8 @@ no_end=1         close the answer cleanly without the provider's end event
 redirect=URL [redirect_status=N]  answer with a redirect there (307 by default)
 tool=NAME        end the answer with a call of tool NAME (arguments {"city": "Paris"})
 finish=REASON    the provider's own stop reason for the answer's end
+cached=N         report N prompt tokens read from the cache (Anthropic: and 3 written)
+thoughts=N       (Gemini) report N thinking tokens
 
 GET /_fake/requests lists what it received (path, headers, body); DELETE
 clears the list. GET /_fake/stats counts streams (open, completed, and cut

@@ -52,7 +52,7 @@ class GeminiWire:
         # What the directives ask of the answer's end (see generate_content()).
         self.tool: str | None = None
         self.finish = "STOP"
-        self.sent = 0
+        self.usage_extra: dict[str, int] = {}
 
     def chunk(self, text: str, finish: str | None = None) -> bytes:
         parts: list[dict[str, Any]] = [{"text": text}]
@@ -63,14 +63,11 @@ class GeminiWire:
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
         if finish:
             candidate["finishReason"] = finish
-        self.sent += 1 if text else 0
-        # Counts so far: Gemini reports the running totals on every chunk.
         usage = {
             "promptTokenCount": 10,
-            "candidatesTokenCount": self.sent,
-            "thoughtsTokenCount": 5,
-            "cachedContentTokenCount": 4,
-            "totalTokenCount": 15 + self.sent,
+            "candidatesTokenCount": 1,
+            "totalTokenCount": 11,
+            **self.usage_extra,
         }
         event = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": self.model}
         return sse(event, end=CRLF2)
@@ -163,4 +160,10 @@ async def generate_content(request: web.Request) -> web.StreamResponse:
     wire = GeminiWire(model)
     wire.tool = fake.get("tool")
     wire.finish = FINISH_REASONS.get(fake.get("finish", "stop"), fake.get("finish", ""))
+    for directive, field in (
+        ("thoughts", "thoughtsTokenCount"),
+        ("cached", "cachedContentTokenCount"),
+    ):
+        if directive in fake:
+            wire.usage_extra[field] = int(fake[directive])
     return await stream_answer(request, wire, fake, line_end=CRLF2)
