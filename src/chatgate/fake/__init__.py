@@ -6,6 +6,7 @@ events, error bodies and status codes:
   POST /v1/chat/completions             OpenAI and the OpenAI-compatible providers
   POST /local/v1/chat/completions       the same, needing no key (a local server)
   POST /openai/deployments/{d}/chat/completions?api-version=...   Azure OpenAI
+  POST /v1/embeddings (and /local/..., Azure's /openai/deployments/{d}/embeddings)  embeddings
   POST /v1/messages                     Anthropic
   POST /v1beta/models/{m}:streamGenerateContent?alt=sse           Google Gemini
 

@@ -18,7 +18,7 @@ import orjson
 
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.models import rule_for
-from chatgate.providers.chat import Access, TranslatedCall, UpstreamCall
+from chatgate.providers.chat import Access, TranslatedCall, UpstreamCall, no_event_text
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
 from chatgate.providers.google import MODEL_NAME, WITHHELD, gemini_key_rejected, openai_parts
 
@@ -232,6 +232,6 @@ def translate_call(body: Mapping[str, Any], model: str, access: Access) -> Trans
         headers=headers,
         body=orjson.dumps(translate_request(body, model)),
         key_rejected=gemini_key_rejected,
-        event_text=lambda _event: "",
+        event_text=no_event_text,
     )
     return TranslatedCall(call=call, read_event=GeminiEvents())

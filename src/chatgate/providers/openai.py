@@ -6,6 +6,7 @@ either one counts as the end."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -17,7 +18,9 @@ from chatgate.providers.chat import (
     Access,
     AnswerEnd,
     ChatRequest,
+    KeyRejected,
     UpstreamCall,
+    no_event_text,
     only_status_401,
 )
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
@@ -175,6 +178,40 @@ def build_compatible_call(chat: ChatRequest, access: Access) -> UpstreamCall:
         event_text=delta_text,
         end_marker=END_MARKER,
     )
+
+
+def embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access, *, key_rejected: KeyRejected
+) -> UpstreamCall:
+    headers = request_headers(access.api_key, access.profile.get("openai_organization_id"))
+    headers["Accept"] = "application/json"
+    return UpstreamCall(
+        url=access.base_url + "/embeddings",
+        headers=headers,
+        body=orjson.dumps({**body, "model": model}),
+        key_rejected=key_rejected,
+        event_text=no_event_text,
+    )
+
+
+def build_embeddings_call(body: Mapping[str, Any], model: str, access: Access) -> UpstreamCall:
+    return embeddings_call(body, model, access, key_rejected=openai_key_rejected)
+
+
+def build_compatible_embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access
+) -> UpstreamCall:
+    return embeddings_call(body, model, access, key_rejected=only_status_401)
+
+
+def build_custom_embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access
+) -> UpstreamCall:
+    try:
+        check_root_url(access.base_url)
+    except ValueError as exc:
+        raise BadRequest(f"The custom model's base URL {exc}") from exc
+    return embeddings_call(body, model, access, key_rejected=only_status_401)
 
 
 def build_custom_call(chat: ChatRequest, access: Access) -> UpstreamCall:
