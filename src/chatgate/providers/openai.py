@@ -98,7 +98,7 @@ def passed_on_body(body: dict[str, Any], *, model: str, ask_usage: bool) -> byte
 
 def read_chunk(event: Any, out: list[Event]) -> bool:
     """A ``chat.completion.chunk`` read into events; True for the one that
-    finishes the answer (for every choice, in the rare case of several)."""
+    finishes the answer."""
     if not isinstance(event, dict):
         return False
     error = event.get("error")
@@ -111,7 +111,8 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
-        if isinstance(delta, dict):
+        # One answer is read: the first choice's (n > 1 is relayed, not read).
+        if isinstance(delta, dict) and not choice.get("index"):
             content = delta.get("content")
             if content and isinstance(content, str):
                 out.append(content)
