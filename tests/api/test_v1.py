@@ -282,3 +282,23 @@ async def test_failure_mid_stream_is_an_error_event_without_done(gate: Gate) -> 
     )
     assert raw.text.rstrip().endswith("}")
     assert "[DONE]" not in raw.text
+
+
+async def test_body_that_is_no_json_or_too_large(open_gate: OpenGate) -> None:
+    async with open_gate(max_body_bytes=1000) as gate:
+        token = await gate.create_user(openai_key="sk-v1-413-0014")
+        not_json = await gate.client.post("/v1/chat/completions", content=b"{", headers=auth(token))
+        async with sdk(gate, token) as client:
+            with pytest.raises(openai.APIStatusError) as too_large:
+                await client.chat.completions.create(model="gpt-4o", messages=ask("x" * 2000))
+    assert not_json.status_code == 400
+    assert not_json.json() == {
+        "error": {
+            "message": "We could not parse the JSON body of your request.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    assert too_large.value.status_code == 413
+    assert "larger than the limit of 1000 bytes" in too_large.value.message

@@ -31,9 +31,9 @@ def parse_embeddings_request(raw: bytes) -> dict[str, object]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise InvalidField("", "We could not parse the JSON body of your request.") from None
+        raise InvalidField(None, "We could not parse the JSON body of your request.") from None
     if not isinstance(body, dict):
-        raise InvalidField("", "The request body must be a JSON object.")
+        raise InvalidField(None, "The request body must be a JSON object.")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise InvalidField("model", "you must provide a model parameter")
     if body.get("input") in (None, "", []):

@@ -34,7 +34,7 @@ class ModelNotFound(NotFound):
 class InvalidField(BadRequest):
     """A request field that is missing or has the wrong type or value."""
 
-    def __init__(self, param: str, message: str) -> None:
+    def __init__(self, param: str | None, message: str) -> None:
         super().__init__(message)
         self.param = param
 
