@@ -302,3 +302,20 @@ async def test_body_that_is_no_json_or_too_large(open_gate: OpenGate) -> None:
     }
     assert too_large.value.status_code == 413
     assert "larger than the limit of 1000 bytes" in too_large.value.message
+
+
+async def test_azure_answers_from_the_models_deployment(gate: Gate) -> None:
+    token = await gate.create_user(
+        azure_openai_api_key="az-v1-0015", azure_openai_endpoint=gate.upstream.root
+    )
+    async with sdk(gate, token) as client:
+        assert "azure/gpt-4o" in [model.id for model in (await client.models.list()).data]
+        stream = await client.chat.completions.create(
+            model="azure/gpt-4o", messages=ask(), stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == FULL_ANSWER
+    sent = await gate.upstream.last_request()
+    assert sent["path"].startswith("/openai/deployments/team-4o/chat/completions?api-version=")
+    assert sent["headers"]["api-key"] == "az-v1-0015"

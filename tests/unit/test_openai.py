@@ -119,3 +119,10 @@ def test_read_chunk_reads_the_first_choice_and_the_usage() -> None:
     }
     assert openai.read_chunk(last, events) is True
     assert events[1:] == [Finish("length"), Usage(3, 4)]
+
+
+def test_read_chunk_reads_groqs_usage() -> None:
+    events: list[Event] = []
+    chunk = {"choices": [], "x_groq": {"usage": {"prompt_tokens": 7, "completion_tokens": 2}}}
+    openai.read_chunk(chunk, events)
+    assert events == [Usage(7, 2)]

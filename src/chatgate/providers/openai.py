@@ -124,6 +124,9 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
             out.append(Finish(str(reason)))
             finished = True
     usage = event.get("usage")
+    if usage is None:  # Groq's own place for it
+        groq = event.get("x_groq")
+        usage = groq.get("usage") if isinstance(groq, dict) else None
     if isinstance(usage, dict):
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
