@@ -218,6 +218,10 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         access_log=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
+        # Forwarded headers are read by chatgate itself, from CHATGATE_TRUSTED_PROXIES
+        # only (see chatgate.supabase.request_origin): uvicorn would believe any from
+        # 127.0.0.1 and rewrite the peer's address chatgate checks them by.
+        proxy_headers=False,
     )
 
 
