@@ -8,9 +8,10 @@ from pydantic import SecretStr
 
 from chatgate.custom_models import load_custom_model
 from chatgate.db.queries import TokenOwner
+from chatgate.errors import ProfilesManagedInChatbotUi
 from chatgate.profiles import ServerProfile, load_profile
 from chatgate.runtime import Runtime
-from chatgate.supabase.chatbot_ui_store import ChatbotUiStore, ProfilesManagedInChatbotUi
+from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
 
 
 def chatbot_ui_store(runtime: Runtime, owner: TokenOwner) -> ChatbotUiStore | None:
