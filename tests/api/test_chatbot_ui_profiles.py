@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -144,7 +145,7 @@ async def test_a_key_changed_in_chatbot_ui_is_used_after_the_cache_period(
     open_gate: OpenGate, current_schema: str
 ) -> None:
     subject = await sign_up(current_schema, openai_api_key="sk-before-0001")
-    async with in_store_mode(open_gate, current_schema, identity_cache_seconds=1) as gate:
+    async with in_store_mode(open_gate, current_schema, identity_cache_seconds=4) as gate:
         gate.secrets_used.update({"sk-before-0001", "sk-after-0002"})
 
         async def key_sent() -> str:
@@ -153,12 +154,13 @@ async def test_a_key_changed_in_chatbot_ui_is_used_after_the_cache_period(
             sent: str = (await gate.upstream.last_request())["headers"]["Authorization"]
             return sent
 
+        loaded = time.monotonic()
         assert await key_sent() == "Bearer sk-before-0001"
         await set_key(
             current_schema, subject=subject, column="openai_api_key", value="sk-after-0002"
         )
         assert await key_sent() == "Bearer sk-before-0001"  # within the cache period
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(loaded + 4.2 - time.monotonic())
         assert await key_sent() == "Bearer sk-after-0002"
 
 
