@@ -75,6 +75,9 @@ def test_a_schema_behind_is_left_to_chatgate_migrate(tmp_path: Path) -> None:
     assert chatgate(env, "migrate").returncode == 0
     # The database as the previous release left it.
     with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
+        db.execute("DROP INDEX uq_users_issuer")
+        db.execute("ALTER TABLE users DROP COLUMN issuer")
+        db.execute("ALTER TABLE users DROP COLUMN subject")
         db.execute("DROP TABLE meta")
         db.execute("UPDATE alembic_version SET version_num = '0002'")
     line = one_line_error(chatgate(env, "user", "list"))
