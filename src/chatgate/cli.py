@@ -176,8 +176,20 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
-async def _nothing(_db: Database, _keyring: Keyring) -> None:
-    return None
+async def _chatbot_ui_readable(settings: Settings) -> None:
+    """With CHATGATE_SUPABASE_DATABASE_URL: Chatbot UI's tables can be read, or no server."""
+    from chatgate.db.chatbot_ui import ChatbotUiSchemaError
+    from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
+
+    store = ChatbotUiStore.from_settings(settings)
+    if store is None:
+        return
+    try:
+        await store.start()
+    except ChatbotUiSchemaError as exc:
+        raise CommandFailed(f"CHATGATE_SUPABASE_DATABASE_URL: {exc}") from exc
+    finally:
+        await store.close()
 
 
 @main.command(cls=ServeCommand)
@@ -200,7 +212,11 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
     settings = current_settings()
     # Once here, before the workers start (they then skip it): the schema, and a secret
     # that opens the database's keys, or no server at all.
-    run_with_keyring(settings, _nothing, migrate=settings.migrate_on_start)
+    run_with_keyring(
+        settings,
+        lambda _db, _keyring: _chatbot_ui_readable(settings),
+        migrate=settings.migrate_on_start,
+    )
     os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     from chatgate.web.connections import raise_open_file_limit
 

@@ -349,3 +349,26 @@ def test_plain_http_is_sent_to_https(site: Site) -> None:
         plain = http.get(site.http + "/chat", follow_redirects=False)
     assert plain.status_code == 301
     assert plain.headers["location"] == f"https://{HOST}/chat"
+
+
+@pytest.mark.postgres
+def test_a_database_without_chatbot_uis_tables_stops_the_server_at_start(tmp_path: Path) -> None:
+    for empty in database():
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CHATGATE_")},
+            "CHATGATE_DATA_DIR": str(tmp_path),
+            "CHATGATE_SECRET_KEY": "the-secret-of-every-test-server-0123456789",
+            **supabase_env(CHATGATE_SUPABASE_DATABASE_URL=empty),
+        }
+        started = subprocess.run(
+            [sys.executable, "-m", "chatgate", "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert started.returncode == 1
+        assert started.stderr.strip().splitlines() == [
+            "error: CHATGATE_SUPABASE_DATABASE_URL: public.profiles with a user_id column was"
+            " not found: is this the database of a Chatbot UI project, and may the role read it?"
+        ]
