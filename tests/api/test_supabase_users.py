@@ -70,7 +70,9 @@ async def test_chatbot_ui_front_end_request_is_answered_with_the_streamed_text(
     open_gate: OpenGate,
 ) -> None:
     async with open_gate(**SUPABASE) as gate:
-        cookie = plain_session_cookie(access_token())
+        token = access_token()
+        gate.secrets_used.add(token)  # checked absent from the log at the end
+        cookie = plain_session_cookie(token)
         await set_key(gate, cookie, "sk-typed-by-zoe-0001")
         response = await gate.client.post(CHAT_PATH, **front_end_request(cookie))
         assert response.status_code == 200, response.text
@@ -141,6 +143,7 @@ async def test_tokens_of_no_signed_in_user_are_refused(
     token = make()
     headers = auth(token) if how == "bearer" else {"Cookie": plain_session_cookie(token)}
     async with open_gate(**SUPABASE) as gate:
+        gate.secrets_used.add(token)
         response = await gate.client.post(CHAT_PATH, json=chat_body(), headers=headers)
         assert response.status_code == 401
         assert response.json() == {"message": message}
