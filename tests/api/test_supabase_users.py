@@ -280,32 +280,36 @@ async def test_users_are_named_after_their_email_and_names_never_collide(
         ]
 
 
-async def test_a_session_is_verified_once_per_cache_period(open_gate: OpenGate) -> None:
+def count_verifications(gate: Gate) -> list[str]:
+    """The session tokens chatgate verifies from now on, in order."""
+    sign_in = gate.runtime.sign_in
+    assert sign_in is not None
+    verified: list[str] = []
+    verify = sign_in.verify
+
+    async def counting(token: str) -> Any:
+        verified.append(token)
+        return await verify(token)
+
+    sign_in.verify = counting  # type: ignore[method-assign]
+    return verified
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "verifications"),
+    [(3600, 1), (-5, 5)],  # -5: expired, yet within the 30 s leeway: never cached
+    ids=["valid for an hour", "past its exp"],
+)
+async def test_a_session_is_verified_once_per_cache_period_never_past_its_expiry(
+    open_gate: OpenGate, expires_in: int, verifications: int
+) -> None:
     async with open_gate(identity_cache_seconds=60, **SUPABASE) as gate:
-        sign_in = gate.runtime.sign_in
-        assert sign_in is not None
-        verified = 0
-        verify = sign_in.verify
-
-        async def counting(token: str) -> Any:
-            nonlocal verified
-            verified += 1
-            return await verify(token)
-
-        sign_in.verify = counting  # type: ignore[method-assign]
-        cookie = plain_session_cookie(access_token())
+        verified = count_verifications(gate)
+        cookie = plain_session_cookie(access_token(exp=int(time.time()) + expires_in))
         for _ in range(5):
             response = await gate.client.get("/api/profile", headers={"Cookie": cookie})
             assert response.status_code == 200
-        assert verified == 1
-
-
-async def test_an_identity_is_not_kept_past_its_tokens_expiry(open_gate: OpenGate) -> None:
-    async with open_gate(identity_cache_seconds=60, **SUPABASE) as gate:
-        # Within the 30 s leeway: valid now, and its exp is already behind.
-        token = access_token(exp=int(time.time()) - 5)
-        assert (await gate.client.get("/api/profile", headers=auth(token))).status_code == 200
-        assert not gate.runtime.identities._entries
+        assert len(verified) == verifications
 
 
 @pytest.fixture

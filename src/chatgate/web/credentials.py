@@ -14,6 +14,8 @@ the user's entries at once.
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.types import Scope
 
 from chatgate.auth import TOKEN_PREFIX, authenticate, bearer_token
@@ -66,25 +68,23 @@ class Credentials:
         )
 
     async def for_session_token(self, token: str, sign_in: SupabaseSignIn) -> Identity:
-        async def load(token: str) -> Identity:
-            session = await sign_in.verify(token)
-            user = await signed_in_user(
-                db=self.runtime.db,
-                issuer=session.issuer,
-                subject=session.subject,
-                email=session.email,
-            )
-            owner = TokenOwner(
-                token_id=None,
-                user_id=user.id,
-                username=user.username,
-                last_used_at=None,
-                issuer=session.issuer,
-                subject=session.subject,
-            )
-            return await self._identity(owner, expires_at=session.expires_at)
+        return await self.runtime.identities.resolve(token, partial(self._load_session, sign_in))
 
-        return await self.runtime.identities.resolve(token, load)
+    async def _load_session(self, sign_in: SupabaseSignIn, token: str) -> Identity:
+        """The verified token's user, made at their first sign-in."""
+        session = await sign_in.verify(token)
+        user = await signed_in_user(
+            db=self.runtime.db, issuer=session.issuer, subject=session.subject, email=session.email
+        )
+        owner = TokenOwner(
+            token_id=None,
+            user_id=user.id,
+            username=user.username,
+            last_used_at=None,
+            issuer=session.issuer,
+            subject=session.subject,
+        )
+        return await self._identity(owner, expires_at=session.expires_at)
 
     async def _identity(self, owner: TokenOwner, *, expires_at: float | None = None) -> Identity:
         # A stored key that no longer opens is marked in the profile, not raised here:
