@@ -9,6 +9,7 @@ ChatgateError
  +-- NotFound (404)
  +-- Conflict (409)
  |    +-- ProfilesManagedInChatbotUi (409)
+ |    +-- CustomModelsManagedInChatbotUi (409)
  +-- BodyTooLarge (413)
  +-- TooManyRequests (429)
  +-- StoredKeyUnreadable (500)
@@ -84,6 +85,10 @@ class Conflict(ChatgateError):
 
 class ProfilesManagedInChatbotUi(Conflict):
     message = "Profiles are managed in Chatbot UI"
+
+
+class CustomModelsManagedInChatbotUi(Conflict):
+    message = "Custom models are managed in Chatbot UI"
 
 
 class BodyTooLarge(ChatgateError):

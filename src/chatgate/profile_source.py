@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from chatgate.custom_models import load_custom_model
 from chatgate.db.queries import TokenOwner
-from chatgate.errors import ProfilesManagedInChatbotUi
+from chatgate.errors import CustomModelsManagedInChatbotUi, ProfilesManagedInChatbotUi
 from chatgate.profiles import ServerProfile, load_profile
 from chatgate.runtime import Runtime
 from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
@@ -44,6 +44,13 @@ def refuse_profile_change(runtime: Runtime, owner: TokenOwner) -> None:
     """409 ``Profiles are managed in Chatbot UI`` for a user whose keys live there."""
     if chatbot_ui_store(runtime, owner) is not None:
         raise ProfilesManagedInChatbotUi()
+
+
+def refuse_custom_model_change(runtime: Runtime, owner: TokenOwner) -> None:
+    """409 ``Custom models are managed in Chatbot UI`` for a user whose custom models
+    come from there (one made here would never be used)."""
+    if chatbot_ui_store(runtime, owner) is not None:
+        raise CustomModelsManagedInChatbotUi()
 
 
 async def load_user_custom_model(

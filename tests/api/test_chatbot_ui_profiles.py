@@ -206,3 +206,13 @@ async def test_an_unknown_or_malformed_custom_model_id_is_not_found(
     )
     assert response.status_code == 404
     assert response.json() == {"message": "Custom model not found"}
+
+
+async def test_custom_models_are_made_in_chatbot_ui_not_here(
+    gate: Gate, current_schema: str
+) -> None:
+    subject = await sign_up(current_schema)
+    body = {"name": "Local", "model_id": "m", "context_length": 4096, "base_url": "http://x/v1"}
+    response = await gate.client.post("/api/models", json=body, headers=cookie_of(subject))
+    assert response.status_code == 409
+    assert response.json() == {"message": "Custom models are managed in Chatbot UI"}
