@@ -119,7 +119,7 @@ def usage_meter(scope: Scope, identity: Identity, request: CompletionRequest) ->
     info = RequestInfo(
         user_id=owner.user_id,
         token_id=owner.token_id,
-        sign_in="token",
+        sign_in="token" if owner.token_id is not None else "supabase",
         route=scope["path"],
         provider="",
         model=request.model,

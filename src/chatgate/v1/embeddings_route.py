@@ -126,7 +126,7 @@ def request_info(scope: Scope, identity: Identity, model: str) -> RequestInfo:
     return RequestInfo(
         user_id=owner.user_id,
         token_id=owner.token_id,
-        sign_in="token",
+        sign_in="token" if owner.token_id is not None else "supabase",
         route=scope["path"],
         provider="",
         model=model,
