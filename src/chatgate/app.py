@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from chatgate import __version__
-from chatgate.api import health, models, profile, tokens
+from chatgate.api import admin, health, models, profile, session, tokens
 from chatgate.api.deps import needs_credential
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
@@ -63,7 +63,14 @@ def create_app(
     ]
     # Also in FastAPI's router, which answers their other methods (405).
     app.router.routes.extend(chat_routes)
-    routers = (profile.router, tokens.router, models.router, health.router)
+    routers = (
+        profile.router,
+        tokens.router,
+        models.router,
+        health.router,
+        session.router,
+        admin.router,
+    )
     for router in routers:
         app.include_router(router)
     add_error_handlers(app)
