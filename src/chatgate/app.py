@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from chatgate import __version__
 from chatgate.api import admin, health, models, profile, session, tokens
 from chatgate.api.deps import needs_credential
+from chatgate.page.routes import load_static_files, page_router
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
@@ -73,6 +74,7 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    app.include_router(page_router(load_static_files()))
     add_error_handlers(app)
     install_openapi(app, PROVIDERS)
     edge: ASGIApp = WebRouter(

@@ -100,3 +100,16 @@ async def test_secure_when_a_trusted_proxy_says_https(app: FastAPI) -> None:
         runtime.settings.trusted_proxies = [ip_network("10.0.0.0/8")]
         trusted = await client.post("/api/session", json={"token": token}, headers=headers)
         assert "Secure" in trusted.headers["set-cookie"]
+
+
+async def test_the_session_state_answers_200_signed_in_or_not(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    out = await client.get("/api/session")
+    assert out.status_code == 200
+    assert out.json() == {"signed_in": False, "username": None, "is_admin": False}
+    _, token = await new_user(app)
+    browser = await sign_in(client, token)
+    state = await client.get("/api/session", headers=browser)
+    assert state.json() == {"signed_in": True, "username": "alice", "is_admin": False}
+    assert state.headers["cache-control"] == "no-store"

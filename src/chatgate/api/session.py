@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from chatgate.api.deps import CurrentUser, RuntimeDep
+from chatgate.errors import NotAuthenticated
 from chatgate.sessions import (
     COOKIE_NAME,
     SESSION_LIFETIME,
@@ -28,6 +29,12 @@ class SignIn(BaseModel):
 class Me(BaseModel):
     username: str
     is_admin: bool
+
+
+class SessionState(BaseModel):
+    signed_in: bool
+    username: str | None = None
+    is_admin: bool = False
 
 
 @router.post("/api/session", responses={401: {"description": "Invalid or revoked token"}})
@@ -58,6 +65,19 @@ async def sign_out(request: Request, runtime: RuntimeDep) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
     return response
+
+
+@router.get("/api/session")
+async def session_state(request: Request, response: Response) -> SessionState:
+    """Whether this browser is signed in (and as whom): a 200 either way, so the page's
+    first request never fails."""
+    response.headers["Cache-Control"] = "no-store"
+    try:
+        identity = await _credentials(request).resolve(request.scope)
+    except NotAuthenticated:
+        return SessionState(signed_in=False)
+    owner = identity.owner
+    return SessionState(signed_in=True, username=owner.username, is_admin=owner.is_admin)
 
 
 @router.get("/api/me")

@@ -1,0 +1,288 @@
+"""chatgate's page in a real browser (Debian's Chromium, driven by Playwright)
+against `chatgate serve` and the fake upstream: what a person signing in sees
+and can do, and what a hostile page or answer cannot."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Response,
+    expect,
+    sync_playwright,
+)
+
+from tests.e2e.conftest import Server, Upstream, serving
+
+DOCS = Path(__file__).parents[2] / "docs"
+# CHATGATE_TEST_SCREENSHOTS=1 writes the README's screenshots of the main screens into docs/.
+SCREENSHOTS = bool(os.environ.get("CHATGATE_TEST_SCREENSHOTS"))
+KIB = 1024
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CHATGATE_TEST_CHROMIUM") or shutil.which("chromium")
+    if found is None:
+        pytest.fail("Chromium is missing: scripts/services installs it (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def site(
+    upstream: Upstream, sqlite_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server whose environment supplies Mistral's key for everyone."""
+    tmp = tmp_path_factory.mktemp("page")
+    with serving(tmp, upstream, sqlite_database_url, {"MISTRAL_API_KEY": "sk-team-mistral"}) as s:
+        yield s
+
+
+@pytest.fixture
+def context(browser: Browser, site: Server) -> Iterator[BrowserContext]:
+    made = browser.new_context(base_url=site.base_url, viewport={"width": 1100, "height": 800})
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    return opened
+
+
+def screenshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=str(DOCS / name), full_page=True)
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.goto("/")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def new_user(site: Server, username: str | None = None) -> str:
+    """A user and its token, made in another thread: Playwright's own event loop runs
+    in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(site.create_user, username=username).result()
+
+
+def admin_token(site: Server, name: str) -> str:
+    created = site.cli("user", "create", name, "--admin")
+    token = created.stdout.strip().splitlines()[-1]
+    site.secrets_used.add(token)
+    return token
+
+
+def test_first_screen_is_small_fast_and_without_a_failing_request(page: Page, site: Server) -> None:
+    failed: list[str] = []
+    sizes: list[int] = []
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+
+    def measure(response: Response) -> None:
+        if response.status >= 400:
+            failed.append(f"{response.url} {response.status}")
+        s = response.request.sizes()
+        sizes.append(s["responseBodySize"] + s["responseHeadersSize"])
+
+    page.on("response", measure)
+    started = time.monotonic()
+    page.goto("/", wait_until="load")
+    expect(page.get_by_label("Access token")).to_be_visible()
+    elapsed = time.monotonic() - started
+    page.wait_for_load_state("networkidle")
+    assert not failed
+    assert elapsed < 1.0, elapsed
+    assert sum(sizes) < 100 * KIB, sum(sizes)
+    document = httpx.get(site.base_url + "/")
+    policy = document.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert document.headers["x-content-type-options"] == "nosniff"
+    assert document.headers["referrer-policy"] == "same-origin"
+    again = httpx.get(site.base_url + "/", headers={"If-None-Match": document.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_a_wrong_token_is_told_and_a_right_one_signs_in_and_out(
+    page: Page, context: BrowserContext, site: Server
+) -> None:
+    token = new_user(site, username="dora")
+    page.goto("/")
+    page.get_by_label("Access token").fill("cg_not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Invalid or revoked access token")
+
+    sign_in(page, token)
+    expect(page.locator("#who")).to_have_text("dora")
+    cookie = next(c for c in context.cookies() if c["name"] == "chatgate_session")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    assert token not in cookie["value"]
+    assert page.evaluate("document.cookie") == ""  # nothing the page's scripts can read
+    assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
+
+    page.reload()  # the cookie keeps the page signed in
+    expect(page.locator("#who")).to_have_text("dora")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Access token")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Access token")).to_be_visible()
+    stale = httpx.get(site.base_url + "/api/me", cookies={"chatgate_session": cookie["value"]})
+    assert stale.status_code == 401
+
+
+def test_a_request_from_another_origin_with_the_cookie_is_refused(
+    page: Page, context: BrowserContext, site: Server
+) -> None:
+    sign_in(page, new_user(site))
+    cookie = next(c for c in context.cookies() if c["name"] == "chatgate_session")
+    jar = {"chatgate_session": cookie["value"]}
+    own = httpx.get(site.base_url + "/api/me", cookies=jar, headers={"Origin": site.base_url})
+    assert own.status_code == 200
+    for origin in ("http://evil.example", "null"):
+        foreign = httpx.post(
+            site.base_url + "/api/tokens", json={}, cookies=jar, headers={"Origin": origin}
+        )
+        assert foreign.status_code == 403
+        assert foreign.json() == {"message": "Cross-site request refused"}
+
+
+def test_keys_are_set_masked_cleared_and_server_fields_not_editable(
+    page: Page, site: Server
+) -> None:
+    sign_in(page, new_user(site))
+    page.get_by_role("link", name="Keys").click()
+    openai = page.get_by_label("OpenAI API key", exact=True)
+    openai.fill("sk-browser-key-1234")
+    site.secrets_used.add("sk-browser-key-1234")
+    page.get_by_role("button", name="Save OpenAI API key").click()
+    expect(page.get_by_role("alert")).to_have_text("OpenAI API key saved")
+    field = page.locator(".field", has=page.get_by_label("OpenAI API key", exact=True))
+    expect(field.locator(".current")).to_have_text(re.compile(r"Current: .*1234$"))
+    assert "sk-browser-key" not in page.content()
+    expect(page.get_by_label("Mistral API key")).to_be_disabled()
+    expect(page.get_by_text("Set by the server for everyone")).to_be_visible()
+    page.get_by_role("button", name="Clear OpenAI API key").click()
+    expect(page.get_by_role("alert")).to_have_text("OpenAI API key cleared")
+    expect(field.locator(".current")).to_have_text("Not set")
+    screenshot(page, "page-keys.png")
+
+
+def test_a_token_is_created_shown_once_and_revoked(
+    page: Page, context: BrowserContext, site: Server
+) -> None:
+    sign_in(page, new_user(site))
+    page.get_by_role("link", name="Tokens").click()
+    page.get_by_label("Label").fill("laptop script")
+    page.get_by_role("button", name="Create token").click()
+    shown = page.get_by_label(re.compile("Your new token"))
+    expect(shown).to_have_value(re.compile(r"^cg_"))
+    new_token = shown.input_value()
+    site.secrets_used.add(new_token)
+    me = httpx.get(site.base_url + "/api/me", headers={"Authorization": f"Bearer {new_token}"})
+    assert me.status_code == 200
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == new_token
+    screenshot(page, "page-tokens.png")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke token laptop script").click()
+    expect(page.get_by_role("alert")).to_have_text("Token revoked")
+    row = page.get_by_role("row", name=re.compile("laptop script"))
+    expect(row).to_contain_text("revoked")
+    page.reload()  # shown once: gone after
+    expect(page.get_by_label(re.compile("Your new token"))).to_be_hidden()
+    gone = httpx.get(site.base_url + "/api/me", headers={"Authorization": f"Bearer {new_token}"})
+    assert gone.status_code == 401
+
+
+def test_a_custom_model_is_created_tested_edited_and_deleted(
+    page: Page, site: Server, upstream: Upstream
+) -> None:
+    sign_in(page, new_user(site))
+    page.get_by_role("link", name="Models").click()
+    page.get_by_label("Name", exact=True).fill("Local fake")
+    page.get_by_label("Base URL").fill(upstream.root + "/local/v1")
+    page.get_by_label("Model id").fill("fake-local-model")
+    page.get_by_role("button", name="Save model").click()
+    expect(page.get_by_role("alert")).to_have_text("Model added")
+    page.get_by_role("button", name="Test Local fake").click()
+    expect(page.get_by_text(re.compile("It answered: This is a streamed answer"))).to_be_visible()
+    assert upstream.last_request()["body"]["model"] == "fake-local-model"
+
+    page.get_by_role("button", name="Edit Local fake").click()
+    page.get_by_label("Name", exact=True).fill("Local renamed")
+    page.get_by_role("button", name="Save model").click()
+    expect(page.get_by_role("alert")).to_have_text("Model saved")
+    expect(page.get_by_text("Local renamed")).to_be_visible()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete Local renamed").click()
+    expect(page.get_by_role("alert")).to_have_text("Model deleted")
+    expect(page.get_by_text("Local renamed")).to_be_hidden()
+
+
+def test_the_admin_makes_and_disables_users_and_a_member_is_refused(
+    page: Page, browser: Browser, site: Server
+) -> None:
+    sign_in(page, admin_token(site, "root-" + os.urandom(3).hex()))
+    page.get_by_role("link", name="Admin").click()
+    name = "erin-" + os.urandom(3).hex()
+    page.get_by_label("Username").fill(name)
+    page.get_by_role("button", name="Create user").click()
+    first = page.get_by_label(re.compile("First token of"))
+    expect(first).to_have_value(re.compile(r"^cg_"))
+    member_token = first.input_value()
+    site.secrets_used.add(member_token)
+    row = page.get_by_role("row", name=re.compile(name))
+    expect(row).to_contain_text("member")
+
+    member = browser.new_context(base_url=site.base_url).new_page()
+    sign_in(member, member_token)
+    expect(member.get_by_role("link", name="Admin")).to_be_hidden()
+    member.goto("/#admin")
+    expect(member.get_by_role("heading", name="Not for you")).to_be_visible()
+    refused = member.evaluate(
+        "fetch('/api/admin/users').then(async r => [r.status, (await r.json()).message])"
+    )
+    assert refused == [403, "Only an administrator may do this"]
+
+    page.get_by_role("button", name=f"Disable {name}").click()
+    expect(row).to_contain_text("disabled")
+    member.reload()
+    expect(member.get_by_label("Access token")).to_be_visible()  # signed out at once
+    page.get_by_role("button", name=f"Re-enable {name}").click()
+    expect(row).to_contain_text("active")
+    member.context.close()
