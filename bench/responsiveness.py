@@ -1,9 +1,10 @@
 """``python -m bench.responsiveness``: does one heavy chat request stall everyone else?
 
 Starts the fake upstream and `chatgate serve`, then sends the heaviest requests
-chatgate accepts (a body at CHATGATE_MAX_BODY_BYTES made of as many small
-messages as it takes, of many content parts, or of one long text) to the
-Anthropic route, whose conversion touches every message, and to the OpenAI
+chatgate accepts (the most messages, the most content parts, the most text, as
+the chat body's bounds allow) and one far past them (a body at the size limit
+made of one-letter messages, which must be refused without stalling anyone), to
+the Anthropic route, whose conversion touches every message, and to the OpenAI
 route, while another client asks for /healthz every 5 ms. It reports the
 slowest /healthz answer during each request: the goal is under 100 ms.
 """
@@ -25,6 +26,7 @@ import orjson
 
 from bench.procfs import cpu_seconds
 from bench.services import HOST, chatgate_env, create_user, free_port, run_cli, running
+from chatgate.web.chat_body import MAX_CONTAINERS, MAX_MESSAGES, MAX_PARTS, MAX_TEXT
 
 GOAL_MS = 100.0
 POLL_INTERVAL_S = 0.005
@@ -37,33 +39,36 @@ class Shape:
     build: Callable[[int], list[dict[str, Any]]]  # the messages, for a body budget in bytes
 
 
-def many_messages(budget: int) -> list[dict[str, Any]]:
-    count = min(10_000, budget // 2_000)
-    text = "x" * max(1, budget // count - 60)
-    return [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": text} for i in range(count)
-    ] + [{"role": "user", "content": "Hi"}]
-
-
 def tiny_messages(budget: int) -> list[dict[str, Any]]:
-    """As many one-letter messages as fit: past the message bound, refused with 400."""
+    """As many one-letter messages as fit: far past the bounds, refused with 400."""
     return [{"role": "user", "content": "x"} for _ in range(budget // 32)]
 
 
-def many_parts(budget: int) -> list[dict[str, Any]]:
-    parts = [{"type": "text", "text": "x" * 40} for _ in range(min(1_000, budget // 80))]
-    per_message = len(orjson.dumps(parts)) + 40
-    return [{"role": "user", "content": parts} for _ in range(max(1, budget // per_message))]
+def most_messages(_budget: int) -> list[dict[str, Any]]:
+    """The most messages accepted, sharing the most text accepted."""
+    text = "x" * (MAX_TEXT // MAX_MESSAGES - 1)
+    return [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": text}
+        for i in range(MAX_MESSAGES)
+    ]
 
 
-def one_long_text(budget: int) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": "word " * ((budget - 200) // 5)}]
+def most_parts(_budget: int) -> list[dict[str, Any]]:
+    """Messages of the most parts accepted, as many as the object bound allows."""
+    count = (MAX_CONTAINERS - 100) // (MAX_PARTS + 2)
+    text = "x" * (MAX_TEXT // (count * MAX_PARTS) - 1)
+    parts = [{"type": "text", "text": text} for _ in range(MAX_PARTS)]
+    return [{"role": "user", "content": parts} for _ in range(count)]
+
+
+def one_long_text(_budget: int) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": "word " * (MAX_TEXT // 5 - 1)}]
 
 
 SHAPES = (
-    Shape("tiny messages", tiny_messages),
-    Shape("many small messages", many_messages),
-    Shape("many content parts", many_parts),
+    Shape("tiny messages (refused)", tiny_messages),
+    Shape("most messages", most_messages),
+    Shape("most content parts", most_parts),
     Shape("one long text", one_long_text),
 )
 
@@ -179,12 +184,12 @@ async def run(budget: int) -> list[Outcome]:
 
 def report(outcomes: list[Outcome]) -> str:
     lines = [
-        f"{'route':<10} {'request':<22} {'body MB':>8} {'status':>6} {'took s':>7} "
+        f"{'route':<10} {'request':<24} {'body MB':>8} {'status':>6} {'took s':>7} "
         f"{'CPU s':>6} {'/healthz max ms':>16} {'p99 ms':>7}"
     ]
     for o in outcomes:
         lines.append(
-            f"{o.route:<10} {o.shape:<22} {o.body_mb:>8.1f} {o.status:>6} {o.request_s:>7.2f} "
+            f"{o.route:<10} {o.shape:<24} {o.body_mb:>8.1f} {o.status:>6} {o.request_s:>7.2f} "
             f"{o.server_cpu_s:>6.2f} {o.health_max_ms:>16.1f} {o.health_p99_ms:>7.1f}"
         )
     worst = max(o.health_max_ms for o in outcomes)

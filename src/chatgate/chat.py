@@ -17,10 +17,16 @@ from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest
 from chatgate.runtime import Runtime
 from chatgate.upstream import stream_text
+from chatgate.usage.meter import UsageMeter
 
 
 async def answer(
-    runtime: Runtime, *, identity: Identity, provider: Provider, chat: ChatRequest
+    runtime: Runtime,
+    *,
+    identity: Identity,
+    provider: Provider,
+    chat: ChatRequest,
+    meter: UsageMeter | None = None,
 ) -> AsyncGenerator[str, None]:
     """The answer's text, piece by piece, as the provider sends it.
 
@@ -29,9 +35,12 @@ async def answer(
     by the step where it happened.
     """
     chat, access = await resolve_access(runtime, identity=identity, provider=provider, chat=chat)
+    call = provider.build_call(chat, access)
+    if meter is not None:  # from here on, the request has gone to the provider
+        call = meter.metered_call(call, model=chat.model)
     return stream_text(
         runtime.http,
-        provider.build_call(chat, access),
+        call,
         policy=runtime.policy,
         provider_name=provider.display_name,
     )

@@ -309,6 +309,17 @@ def _change_user(
     run_with_db(settings, work)
 
 
+def _add_usage_commands() -> None:
+    # Their module imports only click at the top: the commands import what they use.
+    from chatgate.cli_usage import usage_command, user_quota
+
+    user.add_command(user_quota)
+    main.add_command(usage_command)
+
+
+_add_usage_commands()
+
+
 @main.group()
 def token() -> None:
     """Manage access tokens."""

@@ -9,6 +9,7 @@ ChatgateError
  +-- Conflict (409)
  +-- BodyTooLarge (413)
  +-- TooManyRequests (429)
+ |    +-- QuotaExceeded (429)
  +-- StoredKeyUnreadable (500)
  +-- ServiceUnavailable (503)
  +-- UpstreamError (the upstream's own status)
@@ -88,6 +89,21 @@ class TooManyRequests(ChatgateError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class QuotaExceeded(TooManyRequests):
+    """A user's daily or monthly token quota is used up; it resets at 00:00 UTC."""
+
+    code = "insufficient_quota"  # OpenAI's code for it, so its SDKs do not retry
+
+    def __init__(self, *, period: str, limit: int, retry_after: int) -> None:
+        if period == "day":
+            message = f"Daily token quota of {limit} reached; it resets at 00:00 UTC"
+        else:
+            message = f"Monthly token quota of {limit} reached; it resets on the 1st at 00:00 UTC"
+        super().__init__(message, retry_after=retry_after)
+        self.period = period
+        self.limit = limit
 
 
 class StoredKeyUnreadable(ChatgateError):

@@ -23,6 +23,7 @@ from chatgate.redis_client import connect_redis
 from chatgate.secret import make_keyring
 from chatgate.settings import Settings
 from chatgate.upstream import DestinationPolicy, UpstreamPolicy, new_session
+from chatgate.usage import Usage
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -73,6 +74,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._keyring: Keyring | None = None
         self._limiter: Limiter | None = None
+        self._usage: Usage | None = None
 
     @property
     def db(self) -> Database:
@@ -94,6 +96,11 @@ class Runtime:
         assert self._limiter is not None, "the app has not started"
         return self._limiter
 
+    @property
+    def usage(self) -> Usage:
+        assert self._usage is not None, "the app has not started"
+        return self._usage
+
     async def start(self) -> None:
         settings = self.settings
         self._keyring = make_keyring(settings)
@@ -101,6 +108,8 @@ class Runtime:
         self._http = (
             self._new_http() if self._new_http else new_session(destination_policy(settings))
         )
+        self._usage = Usage(settings=settings, db=self._db, metrics=self.metrics)
+        self._usage.start()
         await self.identities.start()
         self._limiter = make_limiter(
             redis=self._redis,
@@ -109,6 +118,8 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        if self._usage is not None:
+            await self._usage.stop()
         await self.identities.close()
         if self._limiter is not None:
             await self._limiter.close()

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         # (which cannot reach the cache without Redis) is seen before a person retries.
         description="How long a token's user and profile are reused between database reads.",
     )
+    default_tokens_per_day: int | None = Field(
+        default=None, gt=0, description="Tokens a user may use per UTC day (unset: no limit)."
+    )
+    default_tokens_per_month: int | None = Field(
+        default=None,
+        gt=0,
+        description="Tokens a user may use per UTC calendar month (unset: no limit).",
+    )
     redis_url: str | None = Field(
         default=None, description="Share the limits between instances through this Redis."
     )

@@ -22,12 +22,14 @@ from chatgate.runtime import Runtime
 from chatgate.settings import Settings
 from chatgate.web.chat_body import (
     CHAT_BODY,
+    LARGE_BODY,
     MAX_CONTAINERS,
     MAX_DEPTH,
     MAX_MESSAGES,
     MAX_PARTS,
     MAX_TEXT,
     parse_chat_body,
+    read_chat_body,
 )
 from tests.api.conftest import new_user
 
@@ -277,6 +279,44 @@ def test_each_bound_of_a_chat_request_is_named(messages: list[Any], message: str
     with pytest.raises(BadRequest) as refused:
         parse_chat_body(body_with(messages))
     assert refused.value.message == message
+
+
+def test_a_body_of_too_many_tiny_objects_is_refused_before_it_is_parsed() -> None:
+    tiny = b'{"role":"user","content":"x"},' * (MAX_CONTAINERS * 2)
+    # Not even valid JSON: the count comes first, so the parse never runs.
+    with pytest.raises(BadRequest) as refused:
+        parse_chat_body(b'{"chatSettings": {"model": "gpt-4o"}, "messages": [' + tiny)
+    assert refused.value.message == (
+        f"Request body holds more than {2 * MAX_CONTAINERS} '{{' and '[' characters"
+        f" (at most {MAX_CONTAINERS} JSON objects and arrays are accepted)"
+    )
+
+
+def test_braces_in_text_count_only_past_twice_the_bound() -> None:
+    code = "{[" * (MAX_CONTAINERS // 2 + 1000)  # more than the bound, as text
+    chat = parse_chat_body(body_with([{"role": "user", "content": code}]))
+    assert chat.messages[0]["content"] == code
+
+
+async def test_a_large_body_is_read_in_steps_that_let_other_requests_in() -> None:
+    body = body_with([{"role": "user", "content": "x" * 1000}] * 2000)
+    assert len(body) > LARGE_BODY
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_request())
+    await asyncio.sleep(0)
+    try:
+        chat = await read_chat_body(body)
+    finally:
+        other.cancel()
+    assert turns >= 3  # it ran between the parse, the checks and the result
+    assert chat == parse_chat_body(body)
 
 
 def message_with(**fields: Any) -> dict[str, Any]:
