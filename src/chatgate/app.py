@@ -18,6 +18,8 @@ from chatgate.page.routes import load_static_files, page_router
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
+from chatgate.v1 import models_route
+from chatgate.v1.completions_route import CompletionsEndpoint
 from chatgate.web.access_log import AccessLog
 from chatgate.web.chat_route import ChatEndpoint
 from chatgate.web.credentials import Credentials
@@ -62,6 +64,13 @@ def create_app(
         )
         for p in PROVIDERS
     ]
+    chat_routes.append(
+        Route(
+            "/v1/chat/completions",
+            CompletionsEndpoint(runtime, credentials=credentials),
+            methods=["POST"],
+        )
+    )
     # Also in FastAPI's router, which answers their other methods (405).
     app.router.routes.extend(chat_routes)
     routers = (
@@ -72,6 +81,7 @@ def create_app(
         session.router,
         admin.router,
         usage.router,
+        models_route.router,
     )
     for router in routers:
         app.include_router(router)

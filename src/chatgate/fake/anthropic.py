@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from chatgate.fake.answer import (
+    DEFAULTS,
     STATS,
     directives,
     json_response,
@@ -34,10 +35,17 @@ def error_response(status: int, message: str, code: str | None = None) -> web.Re
     return json_response(status, {"type": "error", "error": error, "request_id": "req_fake"})
 
 
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
+
+
 class AnthropicWire:
     def __init__(self, model: str, message_id: str) -> None:
         self.model = model
         self.message_id = message_id
+        # What the directives ask of the answer's end (see messages()).
+        self.tool: str | None = None
+        self.stop_reason = "end_turn"
+        self.output_tokens = 12
 
     def error(self, status: int, message: str, code: str | None = None) -> web.Response:
         return error_response(status, message, code)
@@ -51,7 +59,12 @@ class AnthropicWire:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 1},
+            "usage": {
+                "input_tokens": 10,
+                "cache_creation_input_tokens": 3,
+                "cache_read_input_tokens": 4,
+                "output_tokens": 1,
+            },
         }
         block = {
             "type": "content_block_start",
@@ -74,14 +87,44 @@ class AnthropicWire:
         error = {"type": "overloaded_error", "message": "Overloaded"}
         return sse({"type": "error", "error": error}, "error")
 
+    def tool_use(self) -> list[bytes]:
+        """A tool_use block as Anthropic streams one: its start, then its input
+        as JSON fragments."""
+        block: dict[str, Any] = {
+            "type": "tool_use",
+            "id": "toolu_fake0",
+            "name": self.tool,
+            "input": {},
+        }
+        fragments = ('{"city": ', '"Paris"}')
+        return [
+            sse(
+                {"type": "content_block_start", "index": 1, "content_block": block},
+                "content_block_start",
+            ),
+            *(
+                sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": 1,
+                        "delta": {"type": "input_json_delta", "partial_json": part},
+                    },
+                    "content_block_delta",
+                )
+                for part in fragments
+            ),
+            sse({"type": "content_block_stop", "index": 1}, "content_block_stop"),
+        ]
+
     def epilogue(self) -> list[bytes]:
-        delta = {"stop_reason": "end_turn", "stop_sequence": None}
+        reason = "tool_use" if self.tool else self.stop_reason
+        delta = {"stop_reason": reason, "stop_sequence": None}
+        # output_tokens is the running total of the answer, not an increment.
+        usage = {"output_tokens": self.output_tokens}
         return [
             sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-            sse(
-                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 12}},
-                "message_delta",
-            ),
+            *(self.tool_use() if self.tool else []),
+            sse({"type": "message_delta", "delta": delta, "usage": usage}, "message_delta"),
             sse({"type": "message_stop"}, "message_stop"),
         ]
 
@@ -103,6 +146,10 @@ def content_problem(messages: list[Any]) -> str | None:
         for j, block in enumerate(content):
             kind = block.get("type") if isinstance(block, dict) else None
             if kind == "text" and isinstance(block.get("text"), str):
+                continue
+            if kind == "tool_use" and message["role"] == "assistant" and block.get("id"):
+                continue
+            if kind == "tool_result" and message["role"] == "user" and block.get("tool_use_id"):
                 continue
             if kind == "image" and isinstance(block.get("source"), dict):
                 source = block["source"]
@@ -145,4 +192,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if body.get("stream") is not True:
         return error_response(400, "the fake answers streaming requests only")
     wire = AnthropicWire(str(body["model"]), f"msg_fake{request.app[STATS]['started']}")
-    return await stream_answer(request, wire, directives(last_text(body["messages"])))
+    fake = directives(last_text(body["messages"]))
+    wire.tool = fake.get("tool")
+    wire.stop_reason = STOP_REASONS.get(fake.get("finish", "stop"), fake.get("finish", ""))
+    wire.output_tokens = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
+    return await stream_answer(request, wire, fake)

@@ -57,6 +57,10 @@ class OpenAIWire:
         self.model = model
         self.completion_id = completion_id
         self.created = int(time.time())
+        # What the directives ask of the answer's end (see answer()).
+        self.tool: str | None = None
+        self.finish = "stop"
+        self.completion_tokens = 9
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         event = {
@@ -87,10 +91,45 @@ class OpenAIWire:
         }
         return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
+    def tool_call(self) -> list[bytes]:
+        """A tool call as OpenAI streams one: id, type and name first, then the
+        arguments in fragments."""
+        first = {
+            "index": 0,
+            "id": "call_fake0",
+            "type": "function",
+            "function": {"name": self.tool, "arguments": ""},
+        }
+        fragments = ('{"city": ', '"Paris"}')
+        return [self.chunk({"tool_calls": [first]})] + [
+            self.chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+            for part in fragments
+        ]
+
     def epilogue(self) -> list[bytes]:
         # A keep-alive comment and a usage chunk (no choices), as OpenAI sends them.
-        usage = {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 9}}
-        return [b": keep-alive\n\n", self.chunk({}, "stop"), sse(usage), b"data: [DONE]\n\n"]
+        usage = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 5,
+                "completion_tokens": self.completion_tokens,
+                "total_tokens": 5 + self.completion_tokens,
+                "prompt_tokens_details": {"cached_tokens": 2},
+            },
+        }
+        calls = self.tool_call() if self.tool else []
+        finish = "tool_calls" if self.tool else self.finish
+        return [
+            *calls,
+            b": keep-alive\n\n",
+            self.chunk({}, finish),
+            sse(usage),
+            b"data: [DONE]\n\n",
+        ]
 
 
 async def answer(
@@ -105,6 +144,9 @@ async def answer(
     messages = body["messages"]
     last = messages[-1] if isinstance(messages, list) and messages else None
     fake = directives(message_text(last))
+    wire.tool = fake.get("tool")
+    wire.finish = fake.get("finish", "stop")
+    wire.completion_tokens = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
     if not body.get("stream"):
         count = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
         message = {"role": "assistant", "content": "".join(reply_pieces(count))}

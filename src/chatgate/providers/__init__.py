@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatgate.providers import anthropic, azure, google, openai
-from chatgate.providers.chat import BuildCall
+from chatgate.providers import anthropic, anthropic_openai, azure, google, openai
+from chatgate.providers.chat import BuildCall, TranslateCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +21,20 @@ class Provider:
     # chatgate.profile_fields); None: each custom model holds its own.
     key_field: str | None
     build_call: BuildCall
+    # How an OpenAI chat completion request reaches it, for a provider that does
+    # not speak OpenAI's wire format; None: the request goes on as it came.
+    translate: TranslateCall | None = None
 
 
 PROVIDERS: tuple[Provider, ...] = (
     Provider("openai", "OpenAI", "openai_api_key", openai.build_call),
-    Provider("anthropic", "Anthropic", "anthropic_api_key", anthropic.build_call),
+    Provider(
+        "anthropic",
+        "Anthropic",
+        "anthropic_api_key",
+        anthropic.build_call,
+        anthropic_openai.translate_call,
+    ),
     Provider("google", "Google Gemini", "google_gemini_api_key", google.build_call),
     Provider("mistral", "Mistral", "mistral_api_key", openai.build_compatible_call),
     Provider("groq", "Groq", "groq_api_key", openai.build_compatible_call),

@@ -111,6 +111,17 @@ def event_text(event: Any) -> str:
     return ""
 
 
+def request_headers(access: Access) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+        "anthropic-version": access.options.anthropic_version,
+    }
+    if access.api_key is not None:
+        headers["x-api-key"] = access.api_key.get_secret_value()
+    return headers
+
+
 def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
     system, messages = split_system(chat.messages)
     payload: dict[str, Any] = {"model": chat.model, "messages": messages}
@@ -121,16 +132,9 @@ def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
     # Anthropic requires max_tokens: the model's output limit, or a safe default.
     payload["max_tokens"] = rule_for(chat.model).max_tokens or DEFAULT_MAX_TOKENS
     payload["stream"] = True
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream",
-        "anthropic-version": access.options.anthropic_version,
-    }
-    if access.api_key is not None:
-        headers["x-api-key"] = access.api_key.get_secret_value()
     return UpstreamCall(
         url=access.base_url + "/v1/messages",
-        headers=headers,
+        headers=request_headers(access),
         body=orjson.dumps(payload),
         key_rejected=only_status_401,
         event_text=event_text,

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from chatgate.providers.events import ReadEvent
+
 # (status, message, code) of an upstream error: is it the provider refusing the key?
 KeyRejected = Callable[[int, str, str | None], bool]
 # One decoded server-sent event: its text ("" for none). Raises UpstreamError
@@ -73,6 +75,19 @@ class UpstreamCall:
 
 
 BuildCall = Callable[[ChatRequest, Access], UpstreamCall]
+
+
+@dataclass(frozen=True, slots=True)
+class TranslatedCall:
+    """An OpenAI chat completion request in a provider's own wire format, and the
+    reader of its answer's events (one per request: it may keep state)."""
+
+    call: UpstreamCall
+    read_event: ReadEvent
+
+
+# (the client's OpenAI request body, the provider's model name, the access) -> the call.
+TranslateCall = Callable[[Mapping[str, Any], str, Access], TranslatedCall]
 
 
 def only_status_401(status: int, _message: str, _code: str | None) -> bool:

@@ -20,6 +20,7 @@ from chatgate.providers.chat import (
     UpstreamCall,
     only_status_401,
 )
+from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
 from chatgate.providers.urls import check_root_url
 
 END_MARKER = b"[DONE]"
@@ -73,6 +74,77 @@ def delta_text(event: Any) -> str:
     if finished:
         raise AnswerEnd(text)
     return ""
+
+
+def passed_on_body(body: dict[str, Any], *, model: str, ask_usage: bool) -> bytes:
+    """A client's own chat completion request, sent on as it came: streamed, with
+    ``model`` replaced and the model's rules applied; with ``ask_usage``, the
+    usage chunk asked for whether the client asked or not."""
+    rule = rule_for(model)
+    payload = {**body, "model": model, "stream": True}
+    if not rule.temperature:
+        payload.pop("temperature", None)
+    if ask_usage:
+        options = payload.get("stream_options")
+        payload["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
+    return orjson.dumps(payload)
+
+
+def read_chunk(event: Any, out: list[Event]) -> bool:
+    """A ``chat.completion.chunk`` read into events; True for the one that
+    finishes the answer (for every choice, in the rare case of several)."""
+    if not isinstance(event, dict):
+        return False
+    error = event.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise UpstreamError(str(message or "The provider reported an error mid-answer"))
+    finished = False
+    choices = event.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            content = delta.get("content")
+            if content and isinstance(content, str):
+                out.append(content)
+            calls = delta.get("tool_calls")
+            for call in calls if isinstance(calls, list) else ():
+                out.append(tool_call_part(call))
+        reason = choice.get("finish_reason")
+        if reason:
+            out.append(Finish(str(reason)))
+            finished = True
+    usage = event.get("usage")
+    if isinstance(usage, dict):
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        out.append(
+            Usage(
+                prompt_tokens=token_count(usage.get("prompt_tokens")),
+                completion_tokens=token_count(usage.get("completion_tokens")),
+                cached_tokens=cached if isinstance(cached, int) else None,
+            )
+        )
+    return finished
+
+
+def tool_call_part(call: Any) -> ToolCallPart:
+    if not isinstance(call, dict):
+        return ToolCallPart(index=0)
+    function = call.get("function")
+    function = function if isinstance(function, dict) else {}
+    index, name, arguments = call.get("index"), function.get("name"), function.get("arguments")
+    return ToolCallPart(
+        index=index if isinstance(index, int) else 0,
+        id=call.get("id") if isinstance(call.get("id"), str) else None,
+        name=name if isinstance(name, str) else None,
+        arguments=arguments if isinstance(arguments, str) else "",
+    )
 
 
 def openai_key_rejected(status: int, message: str, code: str | None) -> bool:

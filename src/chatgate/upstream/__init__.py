@@ -8,6 +8,15 @@ from chatgate.upstream.destinations import DestinationPolicy
 from chatgate.upstream.events import MAX_LINE
 from chatgate.upstream.request import UpstreamPolicy
 from chatgate.upstream.session import new_session
-from chatgate.upstream.stream import stream_text
+from chatgate.upstream.stream import Decode, read_events, stream_reads, stream_text
 
-__all__ = ["MAX_LINE", "DestinationPolicy", "UpstreamPolicy", "new_session", "stream_text"]
+__all__ = [
+    "MAX_LINE",
+    "Decode",
+    "DestinationPolicy",
+    "UpstreamPolicy",
+    "new_session",
+    "read_events",
+    "stream_reads",
+    "stream_text",
+]

@@ -9,17 +9,25 @@ complete: a proxy closing an idle connection looks exactly like that.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from functools import partial
+from typing import TypeVar
 
 import aiohttp
 import orjson
 
 from chatgate.errors import StreamBroken, UpstreamError, UpstreamTimeout
 from chatgate.providers.chat import AnswerEnd, UpstreamCall
+from chatgate.providers.events import Event, ReadEvent
 from chatgate.redaction import redact
 from chatgate.upstream.error_map import FOREIGN_ERRORS, translate
 from chatgate.upstream.events import DataLines
 from chatgate.upstream.request import UpstreamPolicy, post_for_stream
+
+R = TypeVar("R")
+# What one read's payloads became (falsy for nothing the client sees), the
+# failure that stopped them, and whether the answer's end was among them.
+Decode = Callable[[Sequence[bytes | bytearray]], tuple[R, UpstreamError | None, bool]]
 
 
 class NoText(Exception):
@@ -93,7 +101,42 @@ def event_texts(
     return parts, None, ended
 
 
-async def stream_text(
+def read_events(
+    payloads: Sequence[bytes | bytearray],
+    *,
+    read_event: ReadEvent,
+    end_marker: bytes | None,
+    provider_name: str,
+) -> tuple[list[Event], UpstreamError | None, bool]:
+    """The events of one read (see chatgate.providers.events), the failure that
+    stopped them, and whether the answer's end was among them."""
+    events: list[Event] = []
+    ended = False
+    for payload in payloads:
+        if payload == end_marker:
+            ended = True
+            continue
+        try:
+            ended = read_event(orjson.loads(payload), events) or ended
+        except orjson.JSONDecodeError as exc:
+            failure: UpstreamError = StreamBroken(f"{provider_name} sent a malformed event")
+            failure.__cause__ = exc
+            return events, failure, ended
+        except UpstreamError as exc:  # an in-band error event
+            failure = UpstreamError(redact(exc.message), status=exc.status)
+            failure.__cause__ = exc
+            return events, failure, ended
+    return events, None, ended
+
+
+def text_of_reads(
+    payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
+) -> tuple[str, UpstreamError | None, bool]:
+    parts, failure, ended = event_texts(payloads, call=call, provider_name=provider_name)
+    return "".join(parts), failure, ended
+
+
+def stream_text(
     http: aiohttp.ClientSession,
     call: UpstreamCall,
     *,
@@ -101,6 +144,20 @@ async def stream_text(
     provider_name: str,
 ) -> AsyncGenerator[str, None]:
     """The answer's text, one piece per read off the wire."""
+    decode = partial(text_of_reads, call=call, provider_name=provider_name)
+    return stream_reads(http, call, policy=policy, provider_name=provider_name, decode=decode)
+
+
+async def stream_reads(
+    http: aiohttp.ClientSession,
+    call: UpstreamCall,
+    *,
+    policy: UpstreamPolicy,
+    provider_name: str,
+    decode: Decode[R],
+) -> AsyncGenerator[R, None]:
+    """What ``decode`` makes of each read off the wire: only a read that gives
+    something (text, a tool call) keeps the answer's deadline."""
     response, sent_at = await post_for_stream(
         http, call, policy=policy, provider_name=provider_name
     )
@@ -129,17 +186,15 @@ async def stream_text(
                 raise translate(exc, provider_name=provider_name, answering=True) from exc
             payloads = lines.feed(data) if data else lines.end()
             if payloads:
-                parts, failure, end_seen = event_texts(
-                    payloads, call=call, provider_name=provider_name
-                )
+                item, failure, end_seen = decode(payloads)
                 ended = ended or end_seen
-                if parts:
+                if item:
                     if started:
                         deadline.last_text = loop.time()
                     else:
                         started = True
                         deadline.started()
-                    yield "".join(parts)
+                    yield item
                 if failure is not None:
                     raise failure
             if not data:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from chatgate.errors import BadRequest, ChatgateError, describe_validation_errors
+from chatgate.v1.errors import openai_error_response
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,10 @@ class FrameworkError(ChatgateError):
         return self._headers
 
 
-def error_response(exc: ChatgateError) -> Response:
+def error_response(exc: ChatgateError, *, path: str = "") -> Response:
+    """``{"message"}``; on OpenAI's API (``/v1/...``), OpenAI's error shape."""
+    if path.startswith("/v1/"):
+        return openai_error_response(exc)
     return Response(
         orjson.dumps({"message": exc.message}),
         status_code=exc.status,
@@ -58,7 +62,7 @@ def add_error_handlers(app: FastAPI) -> None:
     async def on_error(request: Request, exc: Exception) -> Response:
         error = as_chatgate_error(exc)
         if error is not None:
-            return error_response(error)
+            return error_response(error, path=request.url.path)
         return unexpected_error_response(
             exc,
             what=f"{request.method} {request.url.path}",

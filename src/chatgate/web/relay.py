@@ -10,7 +10,7 @@ instead of mistaking a cut-off answer for a complete one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import aclosing
 from typing import Any
 
@@ -64,11 +64,17 @@ async def relay_until_disconnect(
 ) -> None:
     """relay_text, stopped the moment the client goes away (the stop button):
     the relay is cancelled, which closes the upstream request at once."""
+    await until_disconnect(receive, relay_text(send, pieces))
+
+
+async def until_disconnect(receive: Receive, relay: Awaitable[None]) -> None:
+    """Awaits ``relay``, cancelled the moment the client goes away; then raises
+    ClientDisconnected."""
     task = asyncio.current_task()
     assert task is not None
     watcher = asyncio.create_task(_cancel_on_disconnect(receive, task))
     try:
-        await relay_text(send, pieces)
+        await relay
     except asyncio.CancelledError:
         if watcher.done() and not watcher.cancelled():
             task.uncancel()

@@ -86,7 +86,7 @@ class WebRouter:
         except ClientDisconnected:
             return
         except ChatgateError as exc:
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, path=scope["path"])(scope, receive, send)
             return
         except Exception as exc:
             what = f"{scope['method']} {scope['path']}"

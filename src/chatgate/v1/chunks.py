@@ -1,0 +1,216 @@
+"""Answers rendered as OpenAI renders them: ``chat.completion.chunk`` events
+(relayed as they come from an OpenAI-compatible provider, or written from the
+events of any other), and the one ``chat.completion`` of a request that did
+not stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from chatgate.errors import StreamBroken, UpstreamError
+from chatgate.providers.events import Event, Finish, ReadEvent, ToolCallPart, Usage
+from chatgate.redaction import redact
+
+DONE = b"data: [DONE]\n\n"
+
+
+def usage_object(usage: Usage) -> dict[str, Any]:
+    counted: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cached_tokens is not None:
+        counted["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    return counted
+
+
+class Tally:
+    """What the answer came to, for the ledger and the last chunk."""
+
+    __slots__ = ("finish", "tool_calls", "usage")
+
+    def __init__(self) -> None:
+        self.finish: str | None = None
+        self.tool_calls = False
+        self.usage: Usage | None = None
+
+    def count(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, str):
+                continue
+            if isinstance(event, ToolCallPart):
+                self.tool_calls = True
+            elif isinstance(event, Finish):
+                self.finish = event.reason
+            else:
+                self.usage = event
+
+    @property
+    def finish_reason(self) -> str:
+        """``tool_calls`` whenever a tool call was streamed, whatever the provider said."""
+        return "tool_calls" if self.tool_calls else (self.finish or "stop")
+
+
+class ChunkRelay:
+    """An OpenAI-compatible provider's chunks, relayed as they come with
+    ``model`` set to the name the client asked for; a usage chunk the client
+    did not ask for (chatgate asks for it itself) is kept back."""
+
+    __slots__ = ("end_marker", "include_usage", "model", "provider_name", "read_event", "tally")
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        include_usage: bool,
+        read_event: ReadEvent,
+        end_marker: bytes | None,
+        provider_name: str,
+    ) -> None:
+        self.model = model
+        self.include_usage = include_usage
+        self.read_event = read_event
+        self.end_marker = end_marker
+        self.provider_name = provider_name
+        self.tally = Tally()
+
+    def __call__(
+        self, payloads: Sequence[bytes | bytearray]
+    ) -> tuple[bytes, UpstreamError | None, bool]:
+        out = bytearray()
+        ended = False
+        for payload in payloads:
+            if payload == self.end_marker:
+                ended = True
+                continue
+            events: list[Event] = []
+            try:
+                chunk = orjson.loads(payload)
+                ended = self.read_event(chunk, events) or ended
+            except orjson.JSONDecodeError as exc:
+                failure: UpstreamError = StreamBroken(
+                    f"{self.provider_name} sent a malformed event"
+                )
+                failure.__cause__ = exc
+                return bytes(out), failure, ended
+            except UpstreamError as exc:
+                failure = UpstreamError(redact(exc.message), status=exc.status)
+                failure.__cause__ = exc
+                return bytes(out), failure, ended
+            self.tally.count(events)
+            if not isinstance(chunk, dict):
+                continue
+            if not self.include_usage and chunk.get("choices") == [] and "usage" in chunk:
+                continue
+            chunk["model"] = self.model
+            out += b"data: " + orjson.dumps(chunk) + b"\n\n"
+        return bytes(out), None, ended
+
+    def close(self) -> bytes:
+        return DONE
+
+
+class ChunkWriter:
+    """``chat.completion.chunk`` events written from the events of a provider
+    that does not speak OpenAI's wire format."""
+
+    __slots__ = ("completion_id", "created", "include_usage", "model", "started", "tally")
+
+    def __init__(self, *, model: str, completion_id: str, include_usage: bool) -> None:
+        self.model = model
+        self.completion_id = completion_id
+        self.created = int(time.time())
+        self.include_usage = include_usage
+        self.started = False
+        self.tally = Tally()
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        event = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        return b"data: " + orjson.dumps(event) + b"\n\n"
+
+    def render(self, events: list[Event]) -> bytes:
+        self.tally.count(events)
+        out = bytearray()
+        for event in events:
+            if isinstance(event, str):
+                out += self.chunk(self.first_delta({"content": event}))
+            elif isinstance(event, ToolCallPart):
+                out += self.chunk(self.first_delta({"tool_calls": [tool_call_delta(event)]}))
+        return bytes(out)
+
+    def first_delta(self, delta: dict[str, Any]) -> dict[str, Any]:
+        if self.started:
+            return delta
+        self.started = True
+        return {"role": "assistant", **delta}
+
+    def close(self) -> bytes:
+        out = self.chunk(self.first_delta({}), self.tally.finish_reason)
+        if self.include_usage and self.tally.usage is not None:
+            usage = {
+                "id": self.completion_id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [],
+                "usage": usage_object(self.tally.usage),
+            }
+            out += b"data: " + orjson.dumps(usage) + b"\n\n"
+        return out + DONE
+
+
+def tool_call_delta(part: ToolCallPart) -> dict[str, Any]:
+    delta: dict[str, Any] = {"index": part.index}
+    function: dict[str, Any] = {"arguments": part.arguments}
+    if part.id is not None:
+        delta["id"] = part.id
+        delta["type"] = "function"
+    if part.name is not None:
+        function["name"] = part.name
+    delta["function"] = function
+    return delta
+
+
+def completion(*, model: str, completion_id: str, events: list[Event]) -> dict[str, Any]:
+    """The one ``chat.completion`` object of an answer that was not streamed."""
+    tally = Tally()
+    tally.count(events)
+    text = "".join(event for event in events if isinstance(event, str))
+    calls: dict[int, dict[str, Any]] = {}
+    for event in events:
+        if isinstance(event, ToolCallPart):
+            call = calls.setdefault(
+                event.index,
+                {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            if event.id is not None:
+                call["id"] = event.id
+            if event.name is not None:
+                call["function"]["name"] = event.name
+            call["function"]["arguments"] += event.arguments
+    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+    if calls:
+        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+    answer: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": tally.finish_reason}
+        ],
+    }
+    if tally.usage is not None:
+        answer["usage"] = usage_object(tally.usage)
+    return answer

@@ -1,0 +1,120 @@
+"""POST /v1/chat/completions: OpenAI's chat completions over every provider.
+
+A plain ASGI endpoint, as the Chatbot UI chat routes are: the credential, the
+rate limit, the body within the chat body's bound, then the answer, streamed
+as server-sent events or sent as one ``chat.completion``. Every error is in
+OpenAI's shape; after the stream started, as one ``data: {"error": ...}``
+event, and the stream ends without ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from chatgate.errors import ChatgateError
+from chatgate.identities import Identity
+from chatgate.providers.events import Event
+from chatgate.runtime import Runtime
+from chatgate.v1.chunks import completion
+from chatgate.v1.completion import StreamedAnswer, answer_events, stream_chunks
+from chatgate.v1.errors import openai_error_event, openai_error_response
+from chatgate.v1.request import CompletionRequest, parse_completion_request
+from chatgate.web.body import ClientDisconnected, read_body
+from chatgate.web.credentials import Credentials
+from chatgate.web.headers import header
+from chatgate.web.relay import StreamAborted, until_disconnect
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class CompletionsEndpoint:
+    def __init__(self, runtime: Runtime, *, credentials: Credentials) -> None:
+        self.runtime = runtime
+        self.credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = self.runtime
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id", "-")
+        try:
+            identity = await self.credentials.resolve(scope)
+            state["user_id"] = identity.owner.user_id
+            await runtime.limiter.check_rate(identity.owner.user_id)
+            raw = await read_body(
+                receive,
+                limit=runtime.settings.max_body_bytes,
+                content_length=header(scope, b"content-length"),
+            )
+            request = parse_completion_request(raw)
+            async with runtime.limiter.stream_slot(identity.owner.user_id, request_id):
+                with runtime.metrics.active_answers.track_inprogress():
+                    await until_disconnect(receive, self.answer(send, identity, request))
+            runtime.metrics.answers_complete.inc()
+        except ClientDisconnected:
+            state["outcome"] = "client_gone"
+            runtime.metrics.answers_client_gone.inc()
+            log.info("client went away; upstream request closed", extra={"request_id": request_id})
+        except StreamAborted as exc:
+            state["outcome"] = "cut_off"
+            runtime.metrics.answers_cut_off.inc()
+            log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
+        except ChatgateError as exc:
+            if exc.status >= 500:
+                log.warning("%s", exc.message, extra={"request_id": request_id})
+            await openai_error_response(exc)(scope, receive, send)
+        except Exception:
+            log.exception("chat completion failed", extra={"request_id": request_id})
+            await openai_error_response(ChatgateError())(scope, receive, send)
+
+    async def answer(self, send: Send, identity: Identity, request: CompletionRequest) -> None:
+        completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
+        if request.stream:
+            answer = await stream_chunks(
+                self.runtime, identity=identity, request=request, completion_id=completion_id
+            )
+            await relay_chunks(send, answer)
+            return
+        reads = await answer_events(self.runtime, identity=identity, request=request)
+        events = await collect(reads)
+        body = completion(model=request.model, completion_id=completion_id, events=events)
+        await send({"type": "http.response.start", "status": 200, "headers": list(JSON_HEADERS)})
+        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+async def collect(reads: AsyncGenerator[list[Event], None]) -> list[Event]:
+    events: list[Event] = []
+    async with aclosing(reads):
+        async for read in reads:
+            events.extend(read)
+    return events
+
+
+async def relay_chunks(send: Send, answer: StreamedAnswer) -> None:
+    """The chunks as server-sent events. The first read is awaited before the
+    status goes out, so an upstream that fails early is a real HTTP error."""
+    chunks = answer.chunks
+    async with aclosing(chunks):
+        first = await anext(chunks, b"")
+        await send({"type": "http.response.start", "status": 200, "headers": list(SSE_HEADERS)})
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except ChatgateError as exc:
+            await send({"type": "http.response.body", "body": openai_error_event(exc)})
+            raise StreamAborted(exc.message) from exc
+    await send({"type": "http.response.body", "body": answer.renderer.close()})
