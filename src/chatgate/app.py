@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from chatgate import __version__
-from chatgate.api import admin, health, models, profile, session, tokens, usage
+from chatgate.api import admin, health, models, profile, quota, session, tokens, usage
 from chatgate.api.deps import needs_credential
 from chatgate.page.routes import load_static_files, page_router
 from chatgate.providers import PROVIDERS
@@ -81,6 +81,7 @@ def create_app(
         session.router,
         admin.router,
         usage.router,
+        quota.router,
         models_route.router,
     )
     for router in routers:

@@ -3,9 +3,12 @@ sessions stop at once) and re-enabled; every route refused to a member."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 from fastapi import FastAPI
 
+from chatgate.db.usage_queries import UsageRow
 from chatgate.runtime import Runtime
 from tests.api.conftest import auth, new_user
 
@@ -23,6 +26,8 @@ async def test_every_admin_route_refuses_a_member(app: FastAPI, client: httpx.As
         ("GET", "/api/admin/users"),
         ("POST", "/api/admin/users"),
         ("PATCH", "/api/admin/users/alice"),
+        ("GET", "/api/admin/usage"),
+        ("GET", "/api/admin/defaults"),
     ):
         response = await client.request(method, path, headers=auth(member), json={})
         assert response.status_code == 403, (method, path)
@@ -77,3 +82,81 @@ async def test_a_user_made_admin_is_one_at_once(app: FastAPI, client: httpx.Asyn
     assert (await client.get("/api/admin/users", headers=auth(token))).status_code == 403
     await client.patch("/api/admin/users/alice", json={"is_admin": True}, headers=auth(admin))
     assert (await client.get("/api/admin/users", headers=auth(token))).status_code == 200
+
+
+def ledger_row(user_id: int, model: str, prompt: int, completion: int) -> UsageRow:
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        user_id=user_id,
+        token_id=None,
+        sign_in="token",
+        route="/v1/chat/completions",
+        provider="openai",
+        model=model,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=0,
+        estimated=False,
+        outcome="complete",
+        ttfb_ms=1.0,
+        duration_ms=2.0,
+        request_id="r",
+    )
+
+
+async def test_an_admin_sets_a_quota_the_user_sees_with_what_is_left(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    runtime: Runtime = app.state.runtime
+    admin = await new_admin(app)
+    user_id, token = await new_user(app)
+    await runtime.usage.store.insert_rows([ledger_row(user_id, "gpt-4o", 30, 12)])
+    before = (await client.get("/api/quota", headers=auth(token))).json()
+    assert before["tokens_per_day"] is None
+    assert before["used_today"] == 42
+
+    changed = await client.patch(
+        "/api/admin/users/alice", json={"tokens_per_day": 100}, headers=auth(admin)
+    )
+    assert changed.json()["tokens_per_day"] == 100
+    assert changed.json()["tokens_per_month"] is None
+    after = (await client.get("/api/quota", headers=auth(token))).json()
+    assert (after["tokens_per_day"], after["left_today"]) == (100, 58)
+
+    back = await client.patch(
+        "/api/admin/users/alice", json={"tokens_per_day": None}, headers=auth(admin)
+    )
+    assert back.json()["tokens_per_day"] is None
+    negative = await client.patch(
+        "/api/admin/users/alice", json={"tokens_per_day": -1}, headers=auth(admin)
+    )
+    assert negative.status_code == 400
+
+
+async def test_usage_by_user_and_model_over_a_period(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    runtime: Runtime = app.state.runtime
+    admin = await new_admin(app)
+    alice, _ = await new_user(app)
+    bob, _ = await new_user(app, "bob")
+    await runtime.usage.store.insert_rows(
+        [
+            ledger_row(alice, "gpt-4o", 10, 5),
+            ledger_row(alice, "gpt-4o", 1, 1),
+            ledger_row(alice, "o3", 7, 3),
+            ledger_row(bob, "gpt-4o", 2, 2),
+        ]
+    )
+    today = datetime.now(UTC).date().isoformat()
+    report = await client.get(f"/api/admin/usage?since={today}&until={today}", headers=auth(admin))
+    rows = [
+        (r["user"], r["model"], r["requests"], r["total_tokens"]) for r in report.json()["rows"]
+    ]
+    assert rows == [
+        ("alice", "openai/gpt-4o", 2, 17),
+        ("alice", "openai/o3", 1, 10),
+        ("bob", "openai/gpt-4o", 1, 4),
+    ]
+    bad = await client.get("/api/admin/usage?since=yesterday", headers=auth(admin))
+    assert bad.status_code == 400

@@ -4,12 +4,15 @@ and can do, and what a hostile page or answer cannot."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -286,3 +289,131 @@ def test_the_admin_makes_and_disables_users_and_a_member_is_refused(
     page.get_by_role("button", name=f"Re-enable {name}").click()
     expect(row).to_contain_text("active")
     member.context.close()
+
+
+# Chat ------------------------------------------------------------------------------
+
+
+def set_openai_key(page: Page, site: Server, key: str) -> None:
+    site.secrets_used.add(key)
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_label("OpenAI API key", exact=True).fill(key)
+    page.get_by_role("button", name="Save OpenAI API key").click()
+    expect(page.get_by_role("alert")).to_have_text("OpenAI API key saved")
+
+
+def ask(page: Page, message: str, model: str = "openai/gpt-4o") -> None:
+    page.get_by_role("link", name="Chat", exact=True).click()
+    page.get_by_label("Model", exact=True).select_option(model)
+    page.get_by_label("Message").fill(message)
+    page.get_by_label("Message").press("Enter")
+
+
+def answer_texts(page: Page, *, until_done: float) -> list[str]:
+    """The last answer's text as it grows, sampled until it stops streaming."""
+    seen: list[str] = []
+    deadline = time.monotonic() + until_done
+    answer = page.locator("#chat-log li.assistant").last
+    while time.monotonic() < deadline:
+        text = answer.text_content() or "" if answer.count() else ""
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        if answer.count() and "streaming" not in (answer.get_attribute("class") or ""):
+            break
+        time.sleep(0.03)
+    return seen
+
+
+def test_a_chat_answer_arrives_in_pieces_and_stop_closes_the_provider_request(
+    page: Page, site: Server, upstream: Upstream
+) -> None:
+    sign_in(page, new_user(site))
+    set_openai_key(page, site, "sk-page-chat-key-5678")
+    ask(page, "Hello there\n#fake delay_ms=120 chunks=12")
+    pieces = [t for t in answer_texts(page, until_done=10) if t]
+    assert len(pieces) >= 4, pieces  # seen growing, not all at once
+    assert (
+        pieces[-1].strip() == "This is a streamed answer from the chatgate fake OpenAI upstream ."
+    )
+    sent = upstream.last_request()
+    assert sent["headers"]["Authorization"] == "Bearer sk-page-chat-key-5678"
+    assert sent["body"]["messages"][-1]["content"].startswith("Hello there")
+    screenshot(page, "page-chat.png")
+
+    before = upstream.stats().get("client_gone", 0)
+    ask(page, "A long one\n#fake delay_ms=400 chunks=60")
+    expect(page.locator("#chat-log li.assistant.streaming")).to_contain_text("This is")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#chat-log li.assistant.streaming")).to_have_count(0)
+    deadline = time.monotonic() + 5
+    while upstream.stats().get("client_gone", 0) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.stats()["client_gone"] == before + 1
+    assert upstream.stats()["open"] == 0
+    stopped = page.locator("#chat-log li.assistant").last.text_content() or ""
+    assert stopped.startswith("This is")
+    assert "upstream" not in stopped  # cut short, kept as far as it came
+
+
+def test_a_wrong_key_shows_the_servers_message(page: Page, site: Server) -> None:
+    sign_in(page, new_user(site))
+    set_openai_key(page, site, "sk-wrong-key-bad")
+    ask(page, "Hello")
+    error = page.locator("#chat-log li.error")
+    expect(error).to_have_text(
+        "OpenAI API Key is incorrect. Please fix it in your profile settings."
+    )
+    assert "sk-wrong-key-bad" not in (error.text_content() or "")
+
+
+HOSTILE = (
+    'Look: <img src=x onerror="window.pwned=1"> and [click](javascript:window.pwned=2) '
+    "and <script>window.pwned=3</script>\n\n```html\n<b>bold?</b>\n```\n**fine** "
+    "[a real link](https://example.com/)"
+)
+
+
+class HostileUpstream(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server whose answer tries to inject HTML."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in (HOSTILE[:40], HOSTILE[40:]):
+            chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def hostile_upstream() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileUpstream)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_hostile_answer_renders_inert(page: Page, site: Server, hostile_upstream: str) -> None:
+    token = new_user(site)
+    sign_in(page, token)
+    site.create_custom_model(token, name="hostile", base_url=hostile_upstream, model_id="evil")
+    page.reload()
+    ask(page, "Hi", model="custom/hostile")
+    answer = page.locator("#chat-log li.assistant").last
+    expect(answer).to_contain_text("a real link")
+    expect(answer).not_to_have_class(re.compile("streaming"))
+    assert answer.locator("img, script, b").count() == 0
+    assert "<img src=x" in (answer.text_content() or "")  # shown as the text it is
+    links = answer.locator("a")
+    assert links.count() == 1
+    assert links.first.get_attribute("href") == "https://example.com/"
+    assert answer.locator("code").first.text_content() == "<b>bold?</b>"
+    assert answer.locator("strong").text_content() == "fine"
+    assert page.evaluate("window.pwned") is None

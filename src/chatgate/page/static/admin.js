@@ -5,6 +5,7 @@ import { $, copyField, el, notify } from "./dom.js";
 import { barChart } from "./chart.js";
 
 let usageRows = [];
+let defaults = { tokens_per_day: null, tokens_per_month: null };
 
 export function setup() {
   $("admin-user-form").addEventListener("submit", createUser);
@@ -21,6 +22,7 @@ export function setup() {
 
 export async function show() {
   $("admin-new").hidden = true;
+  defaults = await api("GET", "/api/admin/defaults");
   await Promise.all([listUsers(), loadUsage()]);
 }
 
@@ -29,10 +31,33 @@ async function listUsers() {
   $("admin-users").replaceChildren(...users.map(userRow));
 }
 
-function quotaText(user) {
-  const day = user.tokens_per_day ?? "default";
-  const month = user.tokens_per_month ?? "default";
-  return `${day} / ${month}`;
+function shown(n) {
+  return n === null || n === 0 ? "no limit" : Number(n).toLocaleString();
+}
+
+// Two fields a user: empty is the server's default (shown as the placeholder), 0 no limit.
+function quotaCell(user) {
+  const field = (name, what) =>
+    el("input", {
+      type: "number",
+      min: "0",
+      step: "1",
+      class: "quota-input",
+      value: user[name] ?? "",
+      placeholder: `default: ${shown(defaults[name])}`,
+      "aria-label": `Tokens a ${what} for ${user.username} (empty: the default; 0: no limit)`,
+    });
+  const day = field("tokens_per_day", "day");
+  const month = field("tokens_per_month", "month");
+  const read = (input) => (input.value.trim() === "" ? null : Number(input.value));
+  const save = el("button", {
+    type: "button",
+    class: "secondary",
+    text: "Save quota",
+    "aria-label": `Save the quota of ${user.username}`,
+    onclick: () => change(user, { tokens_per_day: read(day), tokens_per_month: read(month) }, "Quota saved"),
+  });
+  return el("td", {}, el("div", { class: "row" }, day, month, save));
 }
 
 function userRow(user) {
@@ -50,21 +75,14 @@ function userRow(user) {
     "aria-label": `${user.is_admin ? "Make member" : "Make admin"}: ${user.username}`,
     onclick: () => change(user, { is_admin: !user.is_admin }),
   });
-  const quota = el("button", {
-    type: "button",
-    class: "secondary",
-    text: "Set quota",
-    "aria-label": `Set the quota of ${user.username}`,
-    onclick: () => setQuota(user),
-  });
   return el(
     "tr",
     {},
     el("td", { text: user.username }),
     el("td", { text: user.is_admin ? "admin" : "member" }),
     el("td", { text: user.disabled ? "disabled" : "active" }),
-    el("td", { text: "tokens_per_day" in user ? quotaText(user) : "" }),
-    el("td", {}, el("div", { class: "row" }, toggle, role, "tokens_per_day" in user ? quota : null)),
+    quotaCell(user),
+    el("td", {}, el("div", { class: "row" }, toggle, role)),
   );
 }
 
@@ -85,27 +103,14 @@ async function createUser(event) {
   }
 }
 
-async function change(user, body) {
+async function change(user, body, done = "") {
   try {
     await api("PATCH", `/api/admin/users/${encodeURIComponent(user.username)}`, body);
     await listUsers();
+    if (done) notify(done, true);
   } catch (error) {
     notify(error.message);
   }
-}
-
-function askLimit(what, current) {
-  const answer = prompt(`${what} (empty: the server's default)`, current ?? "");
-  if (answer === null) return undefined;
-  return answer.trim() === "" ? null : Number(answer);
-}
-
-async function setQuota(user) {
-  const day = askLimit(`Tokens a day for ${user.username}`, user.tokens_per_day);
-  if (day === undefined) return;
-  const month = askLimit(`Tokens a month for ${user.username}`, user.tokens_per_month);
-  if (month === undefined) return;
-  await change(user, { tokens_per_day: day, tokens_per_month: month });
 }
 
 async function loadUsage() {

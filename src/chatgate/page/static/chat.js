@@ -7,7 +7,6 @@ import { renderMarkdown } from "./markdown.js";
 
 let messages = [];
 let controller = null;
-let loaded = false;
 
 export function setup() {
   $("chat-form").addEventListener("submit", (event) => {
@@ -31,20 +30,17 @@ export function setup() {
 export function reset() {
   controller?.abort();
   messages = [];
-  loaded = false;
   $("chat-log").replaceChildren();
 }
 
+// The list again on every visit: a key or custom model added elsewhere shows at once.
 export async function show() {
-  if (!loaded) {
-    const listed = await api("GET", "/v1/models");
-    const picker = $("chat-model");
-    const previous = picker.value;
-    picker.replaceChildren(...listed.data.map((m) => el("option", { value: m.id, text: m.id })));
-    if (!listed.data.length) notify("No model yet: set a provider key on the Keys screen, or add a custom model.");
-    if (previous) picker.value = previous;
-    loaded = true;
-  }
+  const listed = await api("GET", "/v1/models");
+  const picker = $("chat-model");
+  const previous = picker.value;
+  picker.replaceChildren(...listed.data.map((m) => el("option", { value: m.id, text: m.id })));
+  if (!listed.data.length) notify("No model yet: set a provider key on the Keys screen, or add a custom model.");
+  if (listed.data.some((m) => m.id === previous)) picker.value = previous;
   $("chat-message").focus();
 }
 

@@ -6,15 +6,17 @@ import { barChart, formatNumber } from "./chart.js";
 export function setup() {}
 
 export async function show() {
-  const [byDay, byModel] = await Promise.all([
+  const [byDay, byModel, quota] = await Promise.all([
     api("GET", "/api/usage?group_by=day"),
     api("GET", "/api/usage?group_by=model"),
+    api("GET", "/api/quota"),
   ]);
   const rows = (answer) => answer.rows.map((r) => ({ label: r.key, value: r.total_tokens }));
-  $("usage-by-day").replaceChildren(barChart(rows(byDay), { empty: "No chats in the last 30 days" }));
-  $("usage-by-model").replaceChildren(barChart(rows(byModel), { empty: "No chats in the last 30 days" }));
-  const quota = byDay.quota;
-  $("usage-quota").textContent = quota && quota.tokens_per_day
-    ? `Left today: ${formatNumber(Math.max(0, quota.tokens_per_day - quota.used_today))} of ${formatNumber(quota.tokens_per_day)} tokens`
-    : "No daily token quota";
+  const empty = { empty: "No chats in the last 30 days" };
+  $("usage-by-day").replaceChildren(barChart(rows(byDay), empty));
+  $("usage-by-model").replaceChildren(barChart(rows(byModel), empty));
+  const used = `Used today: ${formatNumber(quota.used_today)} tokens.`;
+  $("usage-quota").textContent = quota.tokens_per_day === null
+    ? `${used} No daily quota.`
+    : `${used} Left today: ${formatNumber(quota.left_today)} of ${formatNumber(quota.tokens_per_day)} tokens (resets at 00:00 UTC).`;
 }
