@@ -27,7 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.e2e.conftest import Server, Upstream, serving
+from tests.e2e.conftest import Server, Upstream, chat_body, read_answer, serving
 
 DOCS = Path(__file__).parents[2] / "docs"
 # CHATGATE_TEST_SCREENSHOTS=1 writes the README's screenshots of the main screens into docs/.
@@ -417,3 +417,61 @@ def test_a_hostile_answer_renders_inert(page: Page, site: Server, hostile_upstre
     assert answer.locator("code").first.text_content() == "<b>bold?</b>"
     assert answer.locator("strong").text_content() == "fine"
     assert page.evaluate("window.pwned") is None
+
+
+# Usage -----------------------------------------------------------------------------
+
+
+def wait_for_chart(page: Page, screen: str, chart: str) -> None:
+    """Open the screen until the ledger's rows (written in batches) show in the chart."""
+    deadline = time.monotonic() + 10
+    while True:
+        page.goto(f"/#{screen}")
+        page.reload()
+        bars = page.locator(f"#{chart} svg rect")
+        page.wait_for_load_state("networkidle")
+        if bars.count() or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    expect(bars.first).to_be_visible()
+
+
+def test_usage_charts_for_the_user_and_the_admin_after_a_few_chats(
+    page: Page, browser: Browser, site: Server
+) -> None:
+    name = "fay-" + os.urandom(3).hex()
+    token = new_user(site, name)
+    sign_in(page, token)
+    set_openai_key(page, site, "sk-usage-key-9012")
+    for n in range(3):  # the chat route every client of chatgate meters
+        said: list[str] = []
+        read_answer(site, token, chat_body(f"Question {n}"), into=said)
+        assert said
+    wait_for_chart(page, "usage", "usage-by-model")
+    expect(page.locator("#usage-by-model")).to_contain_text("openai/gpt-4o")
+    expect(page.locator("#usage-by-day svg rect")).to_have_count(1)
+    expect(page.locator("#usage-quota")).to_contain_text("No daily quota")
+    screenshot(page, "page-usage.png")
+
+    admin = browser.new_context(base_url=site.base_url, viewport={"width": 1100, "height": 900})
+    root = admin.new_page()
+    sign_in(root, admin_token(site, "root-" + os.urandom(3).hex()))
+    wait_for_chart(root, "admin", "admin-chart")
+    row = root.locator("#admin-usage tr", has_text=name)
+    expect(row.locator("td")).to_have_count(6)
+    assert row.locator("td").all_text_contents()[:3] == [name, "openai/gpt-4o", "3"]
+    expect(root.locator("#admin-chart")).to_contain_text(name)
+    with root.expect_download() as download:
+        root.get_by_role("link", name="Download CSV").click()
+    csv = Path(download.value.path()).read_text()
+    lines = csv.splitlines()
+    assert lines[0] == "user,model,requests,prompt_tokens,completion_tokens,total_tokens"
+    assert any(line.startswith(f"{name},openai/gpt-4o,3,") for line in lines)
+
+    root.get_by_label(f"Tokens a day for {name}", exact=False).fill("1000000")
+    root.get_by_role("button", name=f"Save the quota of {name}").click()
+    expect(root.get_by_role("alert")).to_have_text("Quota saved")
+    screenshot(root, "page-admin.png")
+    admin.close()
+    page.reload()
+    expect(page.locator("#usage-quota")).to_contain_text("of 1,000,000 tokens")
