@@ -475,3 +475,34 @@ def test_usage_charts_for_the_user_and_the_admin_after_a_few_chats(
     admin.close()
     page.reload()
     expect(page.locator("#usage-quota")).to_contain_text("of 1,000,000 tokens")
+
+
+def test_on_a_phone_with_the_keyboard_alone(browser: Browser, site: Server) -> None:
+    phone = browser.new_context(
+        base_url=site.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = phone.new_page()
+    page.goto("/")
+    expect(page.get_by_label("Access token")).to_be_focused()
+    page.keyboard.type(new_user(site))
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Message")).to_be_focused()  # the chat screen, ready to type
+    page.get_by_role("link", name="Tokens").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Access tokens")).to_be_visible()
+    for screen in ("chat", "keys", "models", "tokens", "usage"):
+        page.goto(f"/#{screen}")
+        page.wait_for_load_state("networkidle")
+        too_wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not too_wide, screen
+        unlabeled = page.evaluate(
+            """[...document.querySelectorAll('input, select, textarea, button')]
+               .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                            && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+               .map(e => e.id || e.outerHTML)"""
+        )
+        assert unlabeled == [], (screen, unlabeled)
+    page.goto("/#chat")
+    screenshot(page, "page-phone.png")
+    phone.close()

@@ -23,6 +23,9 @@ export function setup() {
 export async function show() {
   $("admin-new").hidden = true;
   defaults = await api("GET", "/api/admin/defaults");
+  $("admin-defaults").textContent =
+    `An empty quota is the server's default: ${shown(defaults.tokens_per_day)} a day, ` +
+    `${shown(defaults.tokens_per_month)} a month. 0 is no limit.`;
   await Promise.all([listUsers(), loadUsage()]);
 }
 
@@ -44,7 +47,7 @@ function quotaCell(user) {
       step: "1",
       class: "quota-input",
       value: user[name] ?? "",
-      placeholder: `default: ${shown(defaults[name])}`,
+      placeholder: "default",
       "aria-label": `Tokens a ${what} for ${user.username} (empty: the default; 0: no limit)`,
     });
   const day = field("tokens_per_day", "day");
