@@ -355,7 +355,9 @@ def test_a_chat_answer_arrives_in_pieces_and_stop_closes_the_provider_request(
     assert "upstream" not in stopped  # cut short, kept as far as it came
 
 
-def test_a_wrong_key_shows_the_servers_message(page: Page, site: Server) -> None:
+def test_a_wrong_key_shows_the_servers_message_and_the_question_waits_for_a_retry(
+    page: Page, site: Server, upstream: Upstream
+) -> None:
     sign_in(page, new_user(site))
     set_openai_key(page, site, "sk-wrong-key-bad")
     ask(page, "Hello")
@@ -364,6 +366,14 @@ def test_a_wrong_key_shows_the_servers_message(page: Page, site: Server) -> None
         "OpenAI API Key is incorrect. Please fix it in your profile settings."
     )
     assert "sk-wrong-key-bad" not in (error.text_content() or "")
+    expect(page.get_by_label("Message")).to_have_value("Hello")
+
+    set_openai_key(page, site, "sk-right-key-4321")
+    page.get_by_role("link", name="Chat", exact=True).click()
+    page.get_by_label("Message").press("Enter")
+    expect(page.locator("#chat-log li.assistant")).to_contain_text("streamed answer")
+    sent = upstream.last_request()["body"]["messages"]
+    assert [m["content"] for m in sent] == ["Hello"]  # the failed try is not sent twice
 
 
 HOSTILE = (

@@ -42,6 +42,7 @@ async def sign_in(body: SignIn, request: Request, response: Response, runtime: R
     """Exchange a token for an HttpOnly session cookie (the token stays out of the page)."""
     _credentials(request).refuse_cross_site(request.scope)  # no signing in from another site
     opened = await open_session(db=runtime.db, token=body.token.strip())
+    response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
         COOKIE_NAME,
         opened.session_id,

@@ -131,7 +131,9 @@ async function loadUsage() {
       el("tr", {}, el("td", { text: r.user }), el("td", { text: r.model }), cell(r.requests), cell(r.prompt_tokens), cell(r.completion_tokens), cell(r.total_tokens)),
     ),
   );
-  $("admin-csv").href = URL.createObjectURL(new Blob([csv(usageRows)], { type: "text/csv" }));
+  const link = $("admin-csv");
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([csv(usageRows)], { type: "text/csv" }));
 }
 
 const COLUMNS = ["user", "model", "requests", "prompt_tokens", "completion_tokens", "total_tokens"];

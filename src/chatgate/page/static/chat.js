@@ -72,7 +72,12 @@ async function send() {
     answer.classList.remove("streaming");
     // What arrived stays, also when stopped or cut short: the next question follows it.
     if (said.text) messages.push({ role: "assistant", content: said.text });
-    else answer.remove();
+    else {
+      // Nothing came back: the question leaves the conversation, back into the box to retry.
+      answer.remove();
+      messages.pop();
+      if (!input.value) input.value = text;
+    }
     controller = null;
     $("chat-send").disabled = false;
     $("chat-stop").disabled = true;
