@@ -38,9 +38,10 @@ TOP = 15
 STEPS = {
     "authenticate: token lookup": "authenticate",
     "load_profile: profile query, opening the key": "load_profile",
-    "read_body, parse_chat_body": "read_body|parse_chat_body",
-    "stream_chat: upstream request, SSE parsing": "stream_chat",
+    "read_body, read_chat_body": "read_body|read_chat_body",
+    "stream_text: upstream request, event parsing": "stream_text",
     "relay_text: sending the answer": "relay_text",
+    "usage: quota check, meter, ledger row": "check|metered|finish|record|usage_meter",
 }
 # SQLAlchemy runs its synchronous core in greenlets, whose stacks py-spy shows apart.
 IN_GREENLETS = "SQLAlchemy work in greenlets (under authenticate and load_profile)"

@@ -41,6 +41,7 @@ async def authenticate(db: Database, token: str) -> TokenOwner:
     if owner is None:
         raise NotAuthenticated("Invalid or revoked access token")
     now = utcnow()
-    if owner.last_used_at is None or now - owner.last_used_at > TOUCH_INTERVAL:
+    stale = owner.last_used_at is None or now - owner.last_used_at > TOUCH_INTERVAL
+    if stale and owner.token_id is not None:
         await db.touch_token(token_id=owner.token_id, when=now)
     return owner

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 
-from chatgate.custom_models import load_custom_model
 from chatgate.identities import Identity
+from chatgate.profile_source import load_user_custom_model
 from chatgate.profiles import check_api_key
 from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest
@@ -50,19 +50,14 @@ async def resolve_access(
     runtime: Runtime, *, identity: Identity, provider: Provider, chat: ChatRequest
 ) -> tuple[ChatRequest, Access]:
     """Whose key, and where it goes: the profile (overlaid by the environment), or
-    for the custom route the caller's own custom model."""
+    for the custom route a custom model the caller may use."""
     if provider.key_field is None:
         assert chat.custom_model_id is not None
-        model = await load_custom_model(
-            db=runtime.db,
-            keyring=runtime.keyring,
-            user_id=identity.owner.user_id,
-            custom_model_id=chat.custom_model_id,
+        model_id, api_key, base_url = await load_user_custom_model(
+            runtime, owner=identity.owner, custom_model_id=chat.custom_model_id
         )
-        access = Access(
-            api_key=model.api_key, base_url=model.base_url, options=runtime.provider_options
-        )
-        return replace(chat, model=model.model_id), access
+        access = Access(api_key=api_key, base_url=base_url, options=runtime.provider_options)
+        return replace(chat, model=model_id), access
     profile = identity.profile
     access = Access(
         api_key=check_api_key(profile.get(provider.key_field), provider.display_name),

@@ -176,8 +176,20 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
-async def _nothing(_db: Database, _keyring: Keyring) -> None:
-    return None
+async def _chatbot_ui_readable(settings: Settings) -> None:
+    """With CHATGATE_SUPABASE_DATABASE_URL: Chatbot UI's tables can be read, or no server."""
+    from chatgate.db.chatbot_ui import ChatbotUiSchemaError
+    from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
+
+    store = ChatbotUiStore.from_settings(settings)
+    if store is None:
+        return
+    try:
+        await store.start()
+    except ChatbotUiSchemaError as exc:
+        raise CommandFailed(f"CHATGATE_SUPABASE_DATABASE_URL: {exc}") from exc
+    finally:
+        await store.close()
 
 
 @main.command(cls=ServeCommand)
@@ -200,7 +212,11 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
     settings = current_settings()
     # Once here, before the workers start (they then skip it): the schema, and a secret
     # that opens the database's keys, or no server at all.
-    run_with_keyring(settings, _nothing, migrate=settings.migrate_on_start)
+    run_with_keyring(
+        settings,
+        lambda _db, _keyring: _chatbot_ui_readable(settings),
+        migrate=settings.migrate_on_start,
+    )
     os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     from chatgate.web.connections import raise_open_file_limit
 
@@ -218,6 +234,10 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         access_log=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
+        # Forwarded headers are read by chatgate itself, from CHATGATE_TRUSTED_PROXIES
+        # only (see chatgate.supabase.request_origin): uvicorn would believe any from
+        # 127.0.0.1 and rewrite the peer's address chatgate checks them by.
+        proxy_headers=False,
     )
 
 

@@ -5,13 +5,18 @@ ChatgateError
  |    +-- ApiKeyNotFound (400)
  +-- NotAuthenticated (401)
  +-- Forbidden (403)
+ |    +-- CrossSiteRequest (403)
  +-- NotFound (404)
  +-- Conflict (409)
+ |    +-- ProfilesManagedInChatbotUi (409)
+ |    +-- CustomModelsManagedInChatbotUi (409)
  +-- BodyTooLarge (413)
  +-- TooManyRequests (429)
  |    +-- QuotaExceeded (429)
  +-- StoredKeyUnreadable (500)
  +-- ServiceUnavailable (503)
+ |    +-- SigningKeysUnavailable (503)
+ |    +-- ChatbotUiUnavailable (503)
  +-- UpstreamError (the upstream's own status)
       +-- ApiKeyIncorrect (401)
       +-- UpstreamUnreachable (502)
@@ -64,6 +69,12 @@ class Forbidden(ChatgateError):
     message = "Forbidden"
 
 
+class CrossSiteRequest(Forbidden):
+    """A session cookie sent along with another site's page's request."""
+
+    message = "Cross-site request refused"
+
+
 class NotFound(ChatgateError):
     status = 404
     message = "Not found"
@@ -71,6 +82,14 @@ class NotFound(ChatgateError):
 
 class Conflict(ChatgateError):
     status = 409
+
+
+class ProfilesManagedInChatbotUi(Conflict):
+    message = "Profiles are managed in Chatbot UI"
+
+
+class CustomModelsManagedInChatbotUi(Conflict):
+    message = "Custom models are managed in Chatbot UI"
 
 
 class BodyTooLarge(ChatgateError):
@@ -117,6 +136,14 @@ class StoredKeyUnreadable(ChatgateError):
 class ServiceUnavailable(ChatgateError):
     status = 503
     message = "The database is unavailable; try again shortly"
+
+
+class SigningKeysUnavailable(ServiceUnavailable):
+    message = "Sign-in cannot be checked right now (the signing keys are unavailable); try again"
+
+
+class ChatbotUiUnavailable(ServiceUnavailable):
+    message = "Chatbot UI's database is unavailable; try again shortly"
 
 
 class UpstreamError(ChatgateError):

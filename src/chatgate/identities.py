@@ -1,4 +1,4 @@
-"""Who a token belongs to and what their profile holds, cached for a moment.
+"""Who a credential belongs to and what their profile holds, cached for a moment.
 
 Every chat request needs both; without this cache each one costs two queries,
 more CPU than relaying the whole answer. Entries live
@@ -35,8 +35,10 @@ MAX_ENTRIES = 50_000
 @dataclass(frozen=True, slots=True)
 class Identity:
     owner: TokenOwner
-    # None when a stored field does not open with the server's secret.
     profile: ServerProfile
+    # When the credential stops being valid (a session token's exp, in seconds since
+    # the epoch): no cache keeps the identity past it. None: no end of its own.
+    expires_at: float | None = None
 
 
 Loader = Callable[[str], Awaitable[Identity]]
@@ -71,10 +73,13 @@ class IdentityCache:
 
     async def _load(self, key: str, token: str, load: Loader, generation: int) -> Identity:
         identity = await load(token)
-        if self.ttl > 0 and generation == self._generation:
+        ttl = self.ttl
+        if identity.expires_at is not None:
+            ttl = min(ttl, identity.expires_at - time.time())
+        if ttl > 0 and generation == self._generation:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()  # crude, but bounded; entries are cheap to reload
-            self._entries[key] = (time.monotonic() + self.ttl, identity)
+            self._entries[key] = (time.monotonic() + ttl, identity)
         return identity
 
     def _loaded(self, key: str, done: asyncio.Future[Identity]) -> None:

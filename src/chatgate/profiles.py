@@ -19,6 +19,7 @@ from chatgate.crypto import (
 from chatgate.db.queries import Database
 from chatgate.errors import ApiKeyNotFound, BadRequest, StoredKeyUnreadable
 from chatgate.profile_fields import FIELDS_BY_NAME, MAX_FIELD_LENGTH, PROFILE_FIELDS
+from chatgate.providers.urls import check_root_url
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,9 @@ def mask(field: str, value: SecretStr | Unreadable | None) -> str | None:
     return mask_secret(value)
 
 
+AZURE_ENDPOINT = "azure_openai_endpoint"
+
+
 def validate_update(field: str, value: str | None) -> str | None:
     """A field's new value; None or empty clears it."""
     if field not in FIELDS_BY_NAME:
@@ -195,6 +199,12 @@ def validate_update(field: str, value: str | None) -> str | None:
     if not value.isprintable():
         # Keys end up in HTTP headers: no control characters, no line breaks.
         raise BadRequest(f"{field} must be printable text on one line")
+    if field == AZURE_ENDPOINT and value:
+        # Refused now rather than at the first chat: the same check the chat makes.
+        try:
+            value = check_root_url(value)
+        except ValueError as exc:
+            raise BadRequest(f"{field} {exc}") from exc
     return value or None
 
 

@@ -22,6 +22,8 @@ from chatgate.providers.chat import ProviderOptions
 from chatgate.redis_client import connect_redis
 from chatgate.secret import make_keyring
 from chatgate.settings import Settings
+from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
+from chatgate.supabase.sign_in import SupabaseSignIn
 from chatgate.upstream import DestinationPolicy, UpstreamPolicy, new_session
 from chatgate.usage import Usage
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 def destination_policy(settings: Settings) -> DestinationPolicy:
     """Where users' own upstreams may go; the operator's provider URLs are never checked."""
     operator_urls = list(settings.base_urls.values())
+    if settings.session_jwks_url:  # the identity provider's signing keys
+        operator_urls.append(settings.session_jwks_url)
     azure_endpoint = settings.provider_env.get("AZURE_OPENAI_ENDPOINT")
     if azure_endpoint is not None:
         operator_urls.append(azure_endpoint.get_secret_value())
@@ -75,6 +79,10 @@ class Runtime:
         self._keyring: Keyring | None = None
         self._limiter: Limiter | None = None
         self._usage: Usage | None = None
+        # Sign-in through Supabase (built at start: it fetches keys with the shared
+        # session) and Chatbot UI's own tables, when configured.
+        self.sign_in: SupabaseSignIn | None = None
+        self.chatbot_ui = ChatbotUiStore.from_settings(settings)
 
     @property
     def db(self) -> Database:
@@ -110,6 +118,9 @@ class Runtime:
         )
         self._usage = Usage(settings=settings, db=self._db, metrics=self.metrics)
         self._usage.start()
+        self.sign_in = SupabaseSignIn.from_settings(settings, http=self._http)
+        if self.chatbot_ui is not None:
+            await self.chatbot_ui.start()
         await self.identities.start()
         self._limiter = make_limiter(
             redis=self._redis,
@@ -123,6 +134,8 @@ class Runtime:
         await self.identities.close()
         if self._limiter is not None:
             await self._limiter.close()
+        if self.chatbot_ui is not None:
+            await self.chatbot_ui.close()
         if self._http is not None:
             await self._http.close()
         if self._db is not None:

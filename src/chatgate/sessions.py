@@ -33,6 +33,7 @@ class OpenedSession:
 async def open_session(*, db: Database, token: str) -> OpenedSession:
     """A new session for a live token (NotAuthenticated otherwise)."""
     owner = await authenticate(db, token)
+    assert owner.token_id is not None  # a token's owner always names its token
     session_id = SESSION_PREFIX + secrets.token_urlsafe(32)
     expires_at = utcnow() + SESSION_LIFETIME
     await db.create_session(

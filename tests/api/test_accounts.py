@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -163,3 +164,19 @@ async def test_the_servers_keys_are_not_shown_even_masked(tmp_path: Path) -> Non
             shown = (await client.get("/api/profile", headers=auth(token))).json()
     assert shown["openai_api_key"] == "set by the server"
     assert shown["anthropic_api_key"] is None
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://[::1", "https://x.openai.azure.com:99999", "https://x/?", "file:///etc"]
+)
+async def test_an_azure_endpoint_that_is_no_url_is_refused_when_saved(
+    client: httpx.AsyncClient, app: FastAPI, endpoint: str
+) -> None:
+    _, token = await new_user(app)
+    response = await client.patch(
+        "/api/profile",
+        json={"azure_openai_endpoint": endpoint},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("azure_openai_endpoint ")

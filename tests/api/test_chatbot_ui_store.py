@@ -3,12 +3,9 @@ database shaped like a Supabase project running Chatbot UI."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,57 +13,22 @@ from pydantic import SecretStr
 
 from chatgate.db.chatbot_ui import ChatbotUiDatabase, ChatbotUiSchemaError
 from chatgate.errors import ApiKeyNotFound, NotFound, ServiceUnavailable
-from chatgate.profile_fields import FIELD_NAMES
 from chatgate.profiles import check_api_key
 from chatgate.settings import Settings
 from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
+from tests.chatbot_ui_database import ADD_GROQ, ADMIN_URL, SCHEMA, add_model, database, sign_up
 
 pytestmark = pytest.mark.postgres
-
-ADMIN_URL = os.environ.get(
-    "CHATGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-SCHEMA = (FIXTURES / "chatbot_ui_schema.sql").read_text()
-ADD_GROQ = (FIXTURES / "chatbot_ui_add_groq.sql").read_text()
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _database(*scripts: str) -> Iterator[str]:
-    name = "chatgate_cui_" + secrets.token_hex(4)
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-    async def load() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            for script in scripts:
-                await conn.execute(script)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(load())
-        yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")
 def current_schema() -> Iterator[str]:
-    yield from _database(SCHEMA, ADD_GROQ)
+    yield from database(SCHEMA, ADD_GROQ)
 
 
 @pytest.fixture(scope="module")
 def schema_without_groq() -> Iterator[str]:
-    yield from _database(SCHEMA)
+    yield from database(SCHEMA)
 
 
 async def open_store(url: str) -> ChatbotUiStore:
@@ -81,44 +43,6 @@ async def store(current_schema: str) -> AsyncIterator[ChatbotUiStore]:
     opened = await open_store(current_schema)
     yield opened
     await opened.close()
-
-
-async def sign_up(url: str, **keys: str) -> str:
-    """A Supabase user, whose profile the sign-up trigger creates; then the keys they
-    typed into Chatbot UI's settings."""
-    conn = await asyncpg.connect(url)
-    try:
-        user_id = await conn.fetchval(
-            "INSERT INTO auth.users (email, aud, role) VALUES ($1, 'authenticated',"
-            " 'authenticated') RETURNING id",
-            f"{secrets.token_hex(4)}@example.com",
-        )
-        for column, value in keys.items():
-            assert column in FIELD_NAMES
-            await conn.execute(
-                f"UPDATE public.profiles SET {column} = $1 WHERE user_id = $2",  # noqa: S608
-                value,
-                user_id,
-            )
-    finally:
-        await conn.close()
-    return str(user_id)
-
-
-async def add_model(url: str, *, owner: str, sharing: str, api_key: str = "sk-model") -> str:
-    conn = await asyncpg.connect(url)
-    try:
-        model_id = await conn.fetchval(
-            "INSERT INTO public.models (user_id, sharing, api_key, base_url, description,"
-            " model_id, name, context_length) VALUES ($1, $2, $3, 'http://llm.local:11434/v1/',"
-            " '', ' llama3.1:8b ', 'Llama', 8192) RETURNING id",
-            uuid.UUID(owner),
-            sharing,
-            api_key,
-        )
-    finally:
-        await conn.close()
-    return str(model_id)
 
 
 NO_ENV: dict[str, SecretStr] = {}

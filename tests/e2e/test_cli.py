@@ -73,9 +73,13 @@ def test_listing_users_imports_neither_the_web_stack_nor_alembic(tmp_path: Path)
 def test_a_schema_behind_is_left_to_chatgate_migrate(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     assert chatgate(env, "migrate").returncode == 0
-    # The database as the previous release left it.
+    # The database as an earlier release left it: what came after 0002 is not there.
     with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
-        db.execute("DROP TABLE meta")
+        db.execute("DROP INDEX uq_users_issuer")
+        db.execute("ALTER TABLE users DROP COLUMN issuer")
+        db.execute("ALTER TABLE users DROP COLUMN subject")
+        for table in ("meta", "usage", "quotas"):
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE alembic_version SET version_num = '0002'")
     line = one_line_error(chatgate(env, "user", "list"))
     assert line == "error: Database schema is behind: run chatgate migrate"

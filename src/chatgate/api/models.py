@@ -20,6 +20,7 @@ from chatgate.custom_models import (
     load_custom_model,
     update_custom_model,
 )
+from chatgate.profile_source import refuse_custom_model_change
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -65,6 +66,7 @@ async def list_models(runtime: RuntimeDep, user: CurrentUser) -> list[CustomMode
 async def create_model(
     fields: CustomModelFields, runtime: RuntimeDep, user: CurrentUser
 ) -> CustomModelView:
+    refuse_custom_model_change(runtime, user)
     model = await create_custom_model(
         db=runtime.db, keyring=runtime.keyring, user_id=user.user_id, fields=fields
     )
@@ -88,6 +90,7 @@ async def get_model(
 async def patch_model(
     custom_model_id: str, changes: CustomModelChanges, runtime: RuntimeDep, user: CurrentUser
 ) -> CustomModelView:
+    refuse_custom_model_change(runtime, user)
     model = await update_custom_model(
         db=runtime.db,
         keyring=runtime.keyring,

@@ -9,7 +9,8 @@ from chatgate.api.deps import CurrentUser, RuntimeDep
 from chatgate.crypto import UNREADABLE_SHOWN
 from chatgate.errors import BadRequest
 from chatgate.profile_fields import MAX_FIELD_LENGTH, PROFILE_FIELDS
-from chatgate.profiles import SET_BY_SERVER, load_profile, update_profile
+from chatgate.profile_source import load_user_profile, refuse_profile_change
+from chatgate.profiles import SET_BY_SERVER, update_profile
 
 router = APIRouter(tags=["profile"])
 
@@ -45,12 +46,7 @@ class KeysView(BaseModel):
 
 
 async def _profile_view(runtime: RuntimeDep, user: CurrentUser) -> BaseModel:
-    profile = await load_profile(
-        db=runtime.db,
-        keyring=runtime.keyring,
-        user_id=user.user_id,
-        provider_env=runtime.settings.provider_env,
-    )
+    profile = await load_user_profile(runtime, user)
     view: BaseModel = ProfileView(username=user.username, **profile.shown())
     return view
 
@@ -66,6 +62,7 @@ async def patch_profile(
     runtime: RuntimeDep,
     user: CurrentUser,
 ) -> BaseModel:
+    refuse_profile_change(runtime, user)
     requested = changes.model_dump(exclude_unset=True)
     if not requested:
         raise BadRequest("Nothing to change: send at least one profile field")

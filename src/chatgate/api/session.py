@@ -58,7 +58,7 @@ async def sign_in(body: SignIn, request: Request, response: Response, runtime: R
 @router.delete("/api/session", status_code=204)
 async def sign_out(request: Request, runtime: RuntimeDep) -> Response:
     """End this browser's session (signed out already: nothing to do)."""
-    session_id = _credentials(request).session_id(request.scope)
+    session_id = _credentials(request).page_session(request.scope)
     if session_id is not None:
         user_id = await close_session(db=runtime.db, session_id=session_id)
         if user_id is not None:

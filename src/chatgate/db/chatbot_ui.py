@@ -19,17 +19,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatgate.db.engine import async_url
-from chatgate.errors import ServiceUnavailable
+from chatgate.errors import ChatbotUiUnavailable
 from chatgate.profile_fields import FIELD_NAMES
 
 log = logging.getLogger(__name__)
 
 MODEL_COLUMNS = ("id", "user_id", "sharing", "base_url", "api_key", "model_id", "name")
 DEFAULT_CONTEXT_LENGTH = 4096  # what Chatbot UI's column defaults to
-
-
-class ChatbotUiUnavailable(ServiceUnavailable):
-    message = "Chatbot UI's database is unavailable; try again shortly"
 
 
 class ChatbotUiSchemaError(RuntimeError):

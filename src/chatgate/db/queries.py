@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -60,13 +62,16 @@ class Revocation:
 
 @dataclass(frozen=True, slots=True)
 class TokenOwner:
-    """Who a presented token belongs to."""
+    """Who a presented credential belongs to."""
 
-    token_id: int
+    token_id: int | None  # None: signed in by a session, not a chatgate token
     user_id: int
     username: str
     last_used_at: datetime | None
     is_admin: bool = False
+    # The user's (issuer, subject) at an identity provider; None for users made with the CLI.
+    issuer: str | None = None
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +110,15 @@ _OWNER = select(
     users.c.username,
     access_tokens.c.last_used_at,
     users.c.is_admin,
+    users.c.issuer,
+    users.c.subject,
 ).join(users, users.c.id == access_tokens.c.user_id)
 
 
-def _owner(row: Row[Any, Any, Any, Any, Any]) -> TokenOwner:
-    return TokenOwner(row[0], row[1], row[2], _aware(row[3]), bool(row[4]))
+def _owner(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> TokenOwner:
+    return TokenOwner(
+        row[0], row[1], row[2], _aware(row[3]), bool(row[4]), issuer=row[5], subject=row[6]
+    )
 
 
 class Database:
@@ -168,6 +177,37 @@ class Database:
         except IntegrityError as exc:
             raise Conflict(f"A user named {username!r} already exists") from exc
         return User(id=user_id, username=username, created_at=now, is_admin=is_admin)
+
+    async def find_external_user(self, *, issuer: str, subject: str) -> User | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(users).where(users.c.issuer == issuer, users.c.subject == subject)
+                )
+            ).first()
+        return None if row is None else _user(row)
+
+    async def create_external_user(
+        self, *, issuer: str, subject: str, username: str
+    ) -> User | None:
+        """A user for (issuer, subject) with an empty profile; None when that user exists
+        already (made meanwhile by another instance). Raises IntegrityError when the
+        username is taken."""
+        now = utcnow()
+        dialect = self.engine.dialect.name
+        insert_user = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(users)
+        async with self._begin() as conn:
+            user_id = await conn.scalar(
+                insert_user.values(
+                    username=username, created_at=now, issuer=issuer, subject=subject
+                )
+                .on_conflict_do_nothing(index_elements=["issuer", "subject"])
+                .returning(users.c.id)
+            )
+            if user_id is None:
+                return None
+            await conn.execute(insert(profiles).values(user_id=user_id, updated_at=now))
+        return User(id=user_id, username=username, created_at=now)
 
     async def get_user(self, *, username: str) -> User | None:
         async with self._begin() as conn:

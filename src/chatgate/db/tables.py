@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -31,6 +32,11 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Who the user is at an identity provider (a Supabase project): set for users
+    # made by their first sign-in there, NULL for users made with the CLI.
+    Column("issuer", String(255), nullable=True),
+    Column("subject", String(255), nullable=True),
+    Index("uq_users_issuer", "issuer", "subject", unique=True),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("disabled", Boolean, nullable=False, default=False),
 )

@@ -19,15 +19,11 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from chatgate.db.chatbot_ui import ChatbotUiDatabase
-from chatgate.errors import BadRequest, Conflict, NotFound
+from chatgate.errors import BadRequest, NotFound
 from chatgate.profiles import ServerProfile, overlay_env
 from chatgate.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class ProfilesManagedInChatbotUi(Conflict):
-    message = "Profiles are managed in Chatbot UI"
 
 
 @dataclass(frozen=True, slots=True)

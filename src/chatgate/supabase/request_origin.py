@@ -15,14 +15,10 @@ from collections.abc import Collection, Mapping, Sequence
 from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import urlsplit
 
-from chatgate.errors import Forbidden
+from chatgate.errors import CrossSiteRequest
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 Network = IPv4Network | IPv6Network
-
-
-class CrossSiteRequest(Forbidden):
-    message = "Cross-site request refused"
 
 
 def refuse_cross_site(

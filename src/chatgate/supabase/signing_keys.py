@@ -20,16 +20,12 @@ import aiohttp
 import orjson
 from jwt import PyJWK, PyJWTError
 
-from chatgate.errors import ServiceUnavailable
+from chatgate.errors import SigningKeysUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES = 256 * 1024
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
-
-
-class SigningKeysUnavailable(ServiceUnavailable):
-    message = "Sign-in cannot be checked right now (the signing keys are unavailable); try again"
 
 
 class UnknownSigningKey(LookupError):

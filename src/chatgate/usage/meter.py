@@ -73,42 +73,24 @@ class UsageMeter:
         text carry no counts, except Gemini's (its running counts ride along,
         its last ones on the event that ends the answer)."""
         read, reported, state = self._read, self.reported, self._text
-
-        def count(text: str) -> None:
-            if not state[0]:
-                state[1] = time.perf_counter()
-            state[0] += len(text)
-
-        if read is read_gemini_usage:
-
-            def metered_all(event: Any) -> str:
-                try:
-                    text = event_text(event)
-                except AnswerEnd as end:
-                    if end.text:
-                        count(end.text)
-                    if type(event) is dict:
-                        read(event, reported)
-                    raise
-                if text:
-                    count(text)
-                if type(event) is dict:
-                    read(event, reported)
-                return text
-
-            return metered_all
+        every_event = read is read_gemini_usage
 
         def metered(event: Any) -> str:
             try:
                 text = event_text(event)
-            except AnswerEnd as end:
+            except AnswerEnd as end:  # the last event: its counts are read, whatever it holds
                 if end.text:
-                    count(end.text)
-                elif type(event) is dict:
+                    state[1] = state[1] or time.perf_counter()
+                    state[0] += len(end.text)
+                if type(event) is dict:
                     read(event, reported)
                 raise
             if text:
-                count(text)
+                if not state[0]:
+                    state[1] = time.perf_counter()
+                state[0] += len(text)
+                if every_event and type(event) is dict:
+                    read(event, reported)
             elif type(event) is dict:
                 read(event, reported)
             return text

@@ -102,7 +102,7 @@ class ChatEndpoint:
         info = RequestInfo(
             user_id=owner.user_id,
             token_id=owner.token_id,
-            sign_in="token",
+            sign_in="token" if owner.token_id is not None else "supabase",
             route=scope["path"],
             provider=self.provider.name,
             model=chat.model,
