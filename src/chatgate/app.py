@@ -20,6 +20,7 @@ from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
 from chatgate.v1 import models_route
 from chatgate.v1.completions_route import CompletionsEndpoint
+from chatgate.v1.embeddings_route import EmbeddingsEndpoint
 from chatgate.web.access_log import AccessLog
 from chatgate.web.chat_route import ChatEndpoint
 from chatgate.web.credentials import Credentials
@@ -64,13 +65,18 @@ def create_app(
         )
         for p in PROVIDERS
     ]
-    chat_routes.append(
+    chat_routes += [
         Route(
             "/v1/chat/completions",
             CompletionsEndpoint(runtime, credentials=credentials),
             methods=["POST"],
-        )
-    )
+        ),
+        Route(
+            "/v1/embeddings",
+            EmbeddingsEndpoint(runtime, credentials=credentials),
+            methods=["POST"],
+        ),
+    ]
     # Also in FastAPI's router, which answers their other methods (405).
     app.router.routes.extend(chat_routes)
     routers = (

@@ -73,7 +73,7 @@ async def test_streamed_answer_with_usage(gate: Gate) -> None:
     async with sdk(gate, token) as client:
         stream = await client.chat.completions.create(
             model="openai/gpt-4o",
-            messages=ask(),
+            messages=ask("#fake cached=2"),
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -86,7 +86,7 @@ async def test_streamed_answer_with_usage(gate: Gate) -> None:
     assert chunks[-1].choices == []
     usage = chunks[-1].usage
     assert usage is not None
-    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (5, 12, 17)
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (5, 9, 14)
     assert usage.prompt_tokens_details is not None
     assert usage.prompt_tokens_details.cached_tokens == 2
 
@@ -143,7 +143,7 @@ async def test_answer_without_streaming_has_its_usage(gate: Gate) -> None:
     assert answer.choices[0].message.content == FULL_ANSWER
     assert answer.choices[0].finish_reason == "stop"
     assert answer.usage is not None
-    assert answer.usage.total_tokens == 17
+    assert answer.usage.total_tokens == 14
 
 
 async def test_tool_calls_streamed_and_not(gate: Gate) -> None:
@@ -282,3 +282,40 @@ async def test_failure_mid_stream_is_an_error_event_without_done(gate: Gate) -> 
     )
     assert raw.text.rstrip().endswith("}")
     assert "[DONE]" not in raw.text
+
+
+async def test_body_that_is_no_json_or_too_large(open_gate: OpenGate) -> None:
+    async with open_gate(max_body_bytes=1000) as gate:
+        token = await gate.create_user(openai_key="sk-v1-413-0014")
+        not_json = await gate.client.post("/v1/chat/completions", content=b"{", headers=auth(token))
+        async with sdk(gate, token) as client:
+            with pytest.raises(openai.APIStatusError) as too_large:
+                await client.chat.completions.create(model="gpt-4o", messages=ask("x" * 2000))
+    assert not_json.status_code == 400
+    assert not_json.json() == {
+        "error": {
+            "message": "We could not parse the JSON body of your request.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    assert too_large.value.status_code == 413
+    assert "larger than the limit of 1000 bytes" in too_large.value.message
+
+
+async def test_azure_answers_from_the_models_deployment(gate: Gate) -> None:
+    token = await gate.create_user(
+        azure_openai_api_key="az-v1-0015", azure_openai_endpoint=gate.upstream.root
+    )
+    async with sdk(gate, token) as client:
+        assert "azure/gpt-4o" in [model.id for model in (await client.models.list()).data]
+        stream = await client.chat.completions.create(
+            model="azure/gpt-4o", messages=ask(), stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == FULL_ANSWER
+    sent = await gate.upstream.last_request()
+    assert sent["path"].startswith("/openai/deployments/team-4o/chat/completions?api-version=")
+    assert sent["headers"]["api-key"] == "az-v1-0015"

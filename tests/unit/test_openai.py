@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from chatgate.errors import UpstreamError
 from chatgate.providers import openai
 from chatgate.providers.chat import Access, AnswerEnd, ChatRequest
+from chatgate.providers.events import Event, Finish, Usage
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -100,3 +101,28 @@ def test_a_chunk_with_a_finish_reason_ends_the_answer(content: str | None, reaso
 def test_in_band_errors_raise(event: dict[str, Any]) -> None:
     with pytest.raises(UpstreamError, match="The server had an error"):
         openai.delta_text(event)
+
+
+def test_read_chunk_reads_the_first_choice_and_the_usage() -> None:
+    events: list[Event] = []
+    chunk = {
+        "choices": [
+            {"index": 0, "delta": {"content": "Hi"}, "finish_reason": None},
+            {"index": 1, "delta": {"content": "Hello"}, "finish_reason": None},
+        ]
+    }
+    assert openai.read_chunk(chunk, events) is False
+    assert events == ["Hi"]
+    last = {
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4},
+    }
+    assert openai.read_chunk(last, events) is True
+    assert events[1:] == [Finish("length"), Usage(3, 4)]
+
+
+def test_read_chunk_reads_groqs_usage() -> None:
+    events: list[Event] = []
+    chunk = {"choices": [], "x_groq": {"usage": {"prompt_tokens": 7, "completion_tokens": 2}}}
+    openai.read_chunk(chunk, events)
+    assert events == [Usage(7, 2)]

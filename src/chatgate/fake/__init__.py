@@ -6,6 +6,7 @@ events, error bodies and status codes:
   POST /v1/chat/completions             OpenAI and the OpenAI-compatible providers
   POST /local/v1/chat/completions       the same, needing no key (a local server)
   POST /openai/deployments/{d}/chat/completions?api-version=...   Azure OpenAI
+  POST /v1/embeddings (and /local/..., Azure's /openai/deployments/{d}/embeddings)  embeddings
   POST /v1/messages                     Anthropic
   POST /v1beta/models/{m}:streamGenerateContent?alt=sse           Google Gemini
 
@@ -25,6 +26,8 @@ no_end=1         close the answer cleanly without the provider's end event
 redirect=URL [redirect_status=N]  answer with a redirect there (307 by default)
 tool=NAME        end the answer with a call of tool NAME (arguments {"city": "Paris"})
 finish=REASON    the provider's own stop reason for the answer's end
+cached=N         report N prompt tokens read from the cache (Anthropic: and 3 written)
+thoughts=N       (Gemini) report N thinking tokens
 
 GET /_fake/requests lists what it received (path, headers, body); DELETE
 clears the list. GET /_fake/stats counts streams (open, completed, and cut

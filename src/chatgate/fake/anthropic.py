@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from chatgate.fake.answer import (
-    DEFAULTS,
     STATS,
     directives,
     json_response,
@@ -45,7 +44,7 @@ class AnthropicWire:
         # What the directives ask of the answer's end (see messages()).
         self.tool: str | None = None
         self.stop_reason = "end_turn"
-        self.output_tokens = 12
+        self.cached: int | None = None
 
     def error(self, status: int, message: str, code: str | None = None) -> web.Response:
         return error_response(status, message, code)
@@ -59,13 +58,13 @@ class AnthropicWire:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": 10,
-                "cache_creation_input_tokens": 3,
-                "cache_read_input_tokens": 4,
-                "output_tokens": 1,
-            },
+            "usage": {"input_tokens": 10, "output_tokens": 1},
         }
+        if self.cached is not None:
+            message["usage"] |= {
+                "cache_creation_input_tokens": 3,
+                "cache_read_input_tokens": self.cached,
+            }
         block = {
             "type": "content_block_start",
             "index": 0,
@@ -120,7 +119,7 @@ class AnthropicWire:
         reason = "tool_use" if self.tool else self.stop_reason
         delta = {"stop_reason": reason, "stop_sequence": None}
         # output_tokens is the running total of the answer, not an increment.
-        usage = {"output_tokens": self.output_tokens}
+        usage = {"output_tokens": 12}
         return [
             sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
             *(self.tool_use() if self.tool else []),
@@ -195,5 +194,5 @@ async def messages(request: web.Request) -> web.StreamResponse:
     fake = directives(last_text(body["messages"]))
     wire.tool = fake.get("tool")
     wire.stop_reason = STOP_REASONS.get(fake.get("finish", "stop"), fake.get("finish", ""))
-    wire.output_tokens = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
+    wire.cached = int(fake["cached"]) if "cached" in fake else None
     return await stream_answer(request, wire, fake)

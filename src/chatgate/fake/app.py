@@ -6,7 +6,7 @@ from collections import Counter
 
 from aiohttp import web
 
-from chatgate.fake import anthropic, azure, gemini, openai
+from chatgate.fake import anthropic, azure, embeddings, gemini, openai
 from chatgate.fake.answer import ATTEMPTS, DEFAULTS, REQUESTS, STATS, json_response
 
 
@@ -33,6 +33,9 @@ def create_fake_app(*, chunks: int = 12, delay_ms: int = 0) -> web.Application:
     app.router.add_post("/v1/chat/completions", openai.chat_completions)
     app.router.add_post("/local/v1/chat/completions", openai.local_chat_completions)
     app.router.add_post("/openai/deployments/{deployment}/chat/completions", azure.chat_completions)
+    app.router.add_post("/v1/embeddings", embeddings.embeddings)
+    app.router.add_post("/local/v1/embeddings", embeddings.embeddings)
+    app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings.embeddings)
     app.router.add_post("/v1/messages", anthropic.messages)
     app.router.add_post("/v1beta/models/{target}", gemini.generate_content)
     app.router.add_get("/_fake/requests", list_requests)

@@ -28,7 +28,9 @@ STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-PART_FIELDS = frozenset({"text", "inlineData", "fileData"})
+PART_FIELDS = frozenset({"text", "inlineData", "fileData", "functionCall", "functionResponse"})
+FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS"}
+SIGNATURE = "c2lnbmF0dXJlLWZha2U="
 
 
 def error_response(
@@ -47,15 +49,26 @@ def error_response(
 class GeminiWire:
     def __init__(self, model: str) -> None:
         self.model = model
+        # What the directives ask of the answer's end (see generate_content()).
+        self.tool: str | None = None
+        self.finish = "STOP"
+        self.usage_extra: dict[str, int] = {}
 
     def chunk(self, text: str, finish: str | None = None) -> bytes:
-        candidate: dict[str, Any] = {
-            "content": {"parts": [{"text": text}], "role": "model"},
-            "index": 0,
-        }
+        parts: list[dict[str, Any]] = [{"text": text}]
+        if finish and self.tool:
+            # A function call with its thought signature, as thinking models send it.
+            call = {"name": self.tool, "args": {"city": "Paris"}}
+            parts = [{"functionCall": call, "thoughtSignature": SIGNATURE}]
+        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
         if finish:
             candidate["finishReason"] = finish
-        usage = {"promptTokenCount": 10, "candidatesTokenCount": 1, "totalTokenCount": 11}
+        usage = {
+            "promptTokenCount": 10,
+            "candidatesTokenCount": 1,
+            "totalTokenCount": 11,
+            **self.usage_extra,
+        }
         event = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": self.model}
         return sse(event, end=CRLF2)
 
@@ -78,7 +91,7 @@ class GeminiWire:
         return sse({"error": error}, end=CRLF2)
 
     def epilogue(self) -> list[bytes]:
-        return [self.chunk("", "STOP")]
+        return [self.chunk("", self.finish)]
 
 
 def contents_problem(contents: Any) -> str | None:
@@ -143,4 +156,14 @@ async def generate_content(request: web.Request) -> web.StreamResponse:
         return error_response(400, problem)
     parts = body["contents"][-1]["parts"]
     text = " ".join(p["text"] for p in parts if isinstance(p.get("text"), str))
-    return await stream_answer(request, GeminiWire(model), directives(text), line_end=CRLF2)
+    fake = directives(text)
+    wire = GeminiWire(model)
+    wire.tool = fake.get("tool")
+    wire.finish = FINISH_REASONS.get(fake.get("finish", "stop"), fake.get("finish", ""))
+    for directive, field in (
+        ("thoughts", "thoughtsTokenCount"),
+        ("cached", "cachedContentTokenCount"),
+    ):
+        if directive in fake:
+            wire.usage_extra[field] = int(fake[directive])
+    return await stream_answer(request, wire, fake, line_end=CRLF2)

@@ -60,7 +60,7 @@ class OpenAIWire:
         # What the directives ask of the answer's end (see answer()).
         self.tool: str | None = None
         self.finish = "stop"
-        self.completion_tokens = 9
+        self.cached: int | None = None
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         event = {
@@ -108,18 +108,16 @@ class OpenAIWire:
 
     def epilogue(self) -> list[bytes]:
         # A keep-alive comment and a usage chunk (no choices), as OpenAI sends them.
+        counts: dict[str, Any] = {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}
+        if self.cached is not None:
+            counts["prompt_tokens_details"] = {"cached_tokens": self.cached}
         usage = {
             "id": self.completion_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
             "choices": [],
-            "usage": {
-                "prompt_tokens": 5,
-                "completion_tokens": self.completion_tokens,
-                "total_tokens": 5 + self.completion_tokens,
-                "prompt_tokens_details": {"cached_tokens": 2},
-            },
+            "usage": counts,
         }
         calls = self.tool_call() if self.tool else []
         finish = "tool_calls" if self.tool else self.finish
@@ -146,7 +144,7 @@ async def answer(
     fake = directives(message_text(last))
     wire.tool = fake.get("tool")
     wire.finish = fake.get("finish", "stop")
-    wire.completion_tokens = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
+    wire.cached = int(fake["cached"]) if "cached" in fake else None
     if not body.get("stream"):
         count = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
         message = {"role": "assistant", "content": "".join(reply_pieces(count))}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatgate.providers import anthropic, anthropic_openai, azure, google, openai
-from chatgate.providers.chat import BuildCall, TranslateCall
+from chatgate.providers import anthropic, anthropic_openai, azure, google, google_openai, openai
+from chatgate.providers.chat import BuildCall, BuildJsonCall, TranslateCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +24,18 @@ class Provider:
     # How an OpenAI chat completion request reaches it, for a provider that does
     # not speak OpenAI's wire format; None: the request goes on as it came.
     translate: TranslateCall | None = None
+    # Its embeddings in OpenAI's form, where it has them (passed through).
+    embeddings: BuildJsonCall | None = None
 
 
 PROVIDERS: tuple[Provider, ...] = (
-    Provider("openai", "OpenAI", "openai_api_key", openai.build_call),
+    Provider(
+        "openai",
+        "OpenAI",
+        "openai_api_key",
+        openai.build_call,
+        embeddings=openai.build_embeddings_call,
+    ),
     Provider(
         "anthropic",
         "Anthropic",
@@ -35,11 +43,35 @@ PROVIDERS: tuple[Provider, ...] = (
         anthropic.build_call,
         anthropic_openai.translate_call,
     ),
-    Provider("google", "Google Gemini", "google_gemini_api_key", google.build_call),
-    Provider("mistral", "Mistral", "mistral_api_key", openai.build_compatible_call),
+    Provider(
+        "google",
+        "Google Gemini",
+        "google_gemini_api_key",
+        google.build_call,
+        google_openai.translate_call,
+    ),
+    Provider(
+        "mistral",
+        "Mistral",
+        "mistral_api_key",
+        openai.build_compatible_call,
+        embeddings=openai.build_compatible_embeddings_call,
+    ),
     Provider("groq", "Groq", "groq_api_key", openai.build_compatible_call),
     Provider("perplexity", "Perplexity", "perplexity_api_key", openai.build_compatible_call),
     Provider("openrouter", "OpenRouter", "openrouter_api_key", openai.build_compatible_call),
-    Provider("azure", "Azure OpenAI", "azure_openai_api_key", azure.build_call),
-    Provider("custom", "Custom", None, openai.build_custom_call),
+    Provider(
+        "azure",
+        "Azure OpenAI",
+        "azure_openai_api_key",
+        azure.build_call,
+        embeddings=azure.build_embeddings_call,
+    ),
+    Provider(
+        "custom",
+        "Custom",
+        None,
+        openai.build_custom_call,
+        embeddings=openai.build_custom_embeddings_call,
+    ),
 )

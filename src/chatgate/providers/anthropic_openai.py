@@ -16,7 +16,13 @@ import orjson
 from chatgate.errors import BadRequest, UpstreamError
 from chatgate.models import DEFAULT_MAX_TOKENS, rule_for
 from chatgate.providers.anthropic import ERROR_STATUSES, anthropic_message, request_headers
-from chatgate.providers.chat import Access, TranslatedCall, UpstreamCall, only_status_401
+from chatgate.providers.chat import (
+    Access,
+    TranslatedCall,
+    UpstreamCall,
+    no_event_text,
+    only_status_401,
+)
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
 
 FINISH_REASONS = {
@@ -224,6 +230,6 @@ def translate_call(body: Mapping[str, Any], model: str, access: Access) -> Trans
         headers=request_headers(access),
         body=orjson.dumps(translate_request(body, model)),
         key_rejected=only_status_401,
-        event_text=lambda _event: "",
+        event_text=no_event_text,
     )
     return TranslatedCall(call=call, read_event=AnthropicEvents())

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from chatgate.errors import BadRequest
-from chatgate.providers.chat import Access, ChatRequest, UpstreamCall, only_status_401
+from chatgate.providers.chat import (
+    Access,
+    ChatRequest,
+    UpstreamCall,
+    no_event_text,
+    only_status_401,
+)
 from chatgate.providers.openai import END_MARKER, build_payload, delta_text
 from chatgate.providers.urls import check_root_url
 
@@ -48,16 +57,35 @@ def endpoint_of(profile: Mapping[str, str]) -> str:
         raise BadRequest(f"The Azure OpenAI endpoint {exc}") from exc
 
 
-def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
-    deployment = deployment_for(chat.model, access.profile, access.options.azure_deployments)
+def deployment_url(model: str, access: Access, operation: str) -> str:
+    deployment = deployment_for(model, access.profile, access.options.azure_deployments)
     endpoint = endpoint_of(access.profile)
     version = quote(access.options.azure_api_version, safe="")
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    return f"{endpoint}/openai/deployments/{deployment}/{operation}?api-version={version}"
+
+
+def request_headers(access: Access, accept: str) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": accept}
     if access.api_key is not None:
         headers["api-key"] = access.api_key.get_secret_value()
+    return headers
+
+
+def build_embeddings_call(body: Mapping[str, Any], model: str, access: Access) -> UpstreamCall:
     return UpstreamCall(
-        url=f"{endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}",
-        headers=headers,
+        url=deployment_url(model, access, "embeddings"),
+        headers=request_headers(access, "application/json"),
+        body=orjson.dumps({key: value for key, value in body.items() if key != "model"}),
+        key_rejected=only_status_401,
+        event_text=no_event_text,
+    )
+
+
+def build_call(chat: ChatRequest, access: Access) -> UpstreamCall:
+    deployment = deployment_for(chat.model, access.profile, access.options.azure_deployments)
+    return UpstreamCall(
+        url=deployment_url(chat.model, access, "chat/completions"),
+        headers=request_headers(access, "text/event-stream"),
         # Azure ignores the model field; Chatbot UI sends the deployment there.
         body=build_payload(chat, model=deployment),
         key_rejected=only_status_401,

@@ -90,6 +90,15 @@ class TranslatedCall:
 TranslateCall = Callable[[Mapping[str, Any], str, Access], TranslatedCall]
 
 
+# (the client's OpenAI request body, the provider's model name, the access) -> the call.
+BuildJsonCall = Callable[[Mapping[str, Any], str, Access], UpstreamCall]
+
+
+def no_event_text(_event: Any) -> str:
+    """For a call whose answer is not read as text (one JSON body, or events)."""
+    return ""
+
+
 def only_status_401(status: int, _message: str, _code: str | None) -> bool:
     """For providers whose only credential is the key: any 401 means it was refused."""
     return status == 401

@@ -6,6 +6,7 @@ either one counts as the end."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -17,7 +18,9 @@ from chatgate.providers.chat import (
     Access,
     AnswerEnd,
     ChatRequest,
+    KeyRejected,
     UpstreamCall,
+    no_event_text,
     only_status_401,
 )
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
@@ -95,7 +98,7 @@ def passed_on_body(body: dict[str, Any], *, model: str, ask_usage: bool) -> byte
 
 def read_chunk(event: Any, out: list[Event]) -> bool:
     """A ``chat.completion.chunk`` read into events; True for the one that
-    finishes the answer (for every choice, in the rare case of several)."""
+    finishes the answer."""
     if not isinstance(event, dict):
         return False
     error = event.get("error")
@@ -108,7 +111,8 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
-        if isinstance(delta, dict):
+        # One answer is read: the first choice's (n > 1 is relayed, not read).
+        if isinstance(delta, dict) and not choice.get("index"):
             content = delta.get("content")
             if content and isinstance(content, str):
                 out.append(content)
@@ -120,6 +124,9 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
             out.append(Finish(str(reason)))
             finished = True
     usage = event.get("usage")
+    if usage is None:  # Groq's own place for it
+        groq = event.get("x_groq")
+        usage = groq.get("usage") if isinstance(groq, dict) else None
     if isinstance(usage, dict):
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
@@ -175,6 +182,40 @@ def build_compatible_call(chat: ChatRequest, access: Access) -> UpstreamCall:
         event_text=delta_text,
         end_marker=END_MARKER,
     )
+
+
+def embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access, *, key_rejected: KeyRejected
+) -> UpstreamCall:
+    headers = request_headers(access.api_key, access.profile.get("openai_organization_id"))
+    headers["Accept"] = "application/json"
+    return UpstreamCall(
+        url=access.base_url + "/embeddings",
+        headers=headers,
+        body=orjson.dumps({**body, "model": model}),
+        key_rejected=key_rejected,
+        event_text=no_event_text,
+    )
+
+
+def build_embeddings_call(body: Mapping[str, Any], model: str, access: Access) -> UpstreamCall:
+    return embeddings_call(body, model, access, key_rejected=openai_key_rejected)
+
+
+def build_compatible_embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access
+) -> UpstreamCall:
+    return embeddings_call(body, model, access, key_rejected=only_status_401)
+
+
+def build_custom_embeddings_call(
+    body: Mapping[str, Any], model: str, access: Access
+) -> UpstreamCall:
+    try:
+        check_root_url(access.base_url)
+    except ValueError as exc:
+        raise BadRequest(f"The custom model's base URL {exc}") from exc
+    return embeddings_call(body, model, access, key_rejected=only_status_401)
 
 
 def build_custom_call(chat: ChatRequest, access: Access) -> UpstreamCall:

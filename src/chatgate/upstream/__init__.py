@@ -6,6 +6,7 @@ exception; providers build requests and read events, and never import aiohttp.
 
 from chatgate.upstream.destinations import DestinationPolicy
 from chatgate.upstream.events import MAX_LINE
+from chatgate.upstream.json_answer import post_for_json
 from chatgate.upstream.request import UpstreamPolicy
 from chatgate.upstream.session import new_session
 from chatgate.upstream.stream import Decode, read_events, stream_reads, stream_text
@@ -16,6 +17,7 @@ __all__ = [
     "DestinationPolicy",
     "UpstreamPolicy",
     "new_session",
+    "post_for_json",
     "read_events",
     "stream_reads",
     "stream_text",

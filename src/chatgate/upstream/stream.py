@@ -74,7 +74,7 @@ class TextDeadline:
 
 def event_texts(
     payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
-) -> tuple[list[str], UpstreamError | None, bool]:
+) -> tuple[str, UpstreamError | None, bool]:
     """The text of the events of one read, the failure that stopped them, and
     whether the answer's end was among them."""
     event_text, end_marker = call.event_text, call.end_marker
@@ -91,14 +91,14 @@ def event_texts(
         except orjson.JSONDecodeError as exc:
             failure: UpstreamError = StreamBroken(f"{provider_name} sent a malformed event")
             failure.__cause__ = exc
-            return parts, failure, ended
+            return "".join(parts), failure, ended
         except UpstreamError as exc:  # an in-band error event
             failure = UpstreamError(redact(exc.message), status=exc.status)
             failure.__cause__ = exc
-            return parts, failure, ended
+            return "".join(parts), failure, ended
         if text:
             parts.append(text)
-    return parts, None, ended
+    return "".join(parts), None, ended
 
 
 def read_events(
@@ -129,13 +129,6 @@ def read_events(
     return events, None, ended
 
 
-def text_of_reads(
-    payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
-) -> tuple[str, UpstreamError | None, bool]:
-    parts, failure, ended = event_texts(payloads, call=call, provider_name=provider_name)
-    return "".join(parts), failure, ended
-
-
 def stream_text(
     http: aiohttp.ClientSession,
     call: UpstreamCall,
@@ -144,7 +137,7 @@ def stream_text(
     provider_name: str,
 ) -> AsyncGenerator[str, None]:
     """The answer's text, one piece per read off the wire."""
-    decode = partial(text_of_reads, call=call, provider_name=provider_name)
+    decode = partial(event_texts, call=call, provider_name=provider_name)
     return stream_reads(http, call, policy=policy, provider_name=provider_name, decode=decode)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chatgate.db.usage_queries import UsageRow
 from chatgate.providers.chat import AnswerEnd, UpstreamCall
+from chatgate.providers.events import Event, ToolCallPart, Usage
 from chatgate.usage.counting import (
     ReportedUsage,
     UsageReader,
@@ -96,6 +97,23 @@ class UsageMeter:
             return text
 
         return metered
+
+    def count_events(self, events: Sequence[Event]) -> None:
+        """Events of chatgate's event model, as the /v1 routes read every answer:
+        the answer's text (and tool-call arguments) and the provider's counts."""
+        state = self._text
+        for event in events:
+            if type(event) is str:
+                if not state[0]:
+                    state[1] = time.perf_counter()
+                state[0] += len(event)
+            elif isinstance(event, ToolCallPart):
+                state[0] += len(event.arguments) + len(event.name or "")
+            elif isinstance(event, Usage):
+                reported = self.reported
+                reported.prompt_tokens = event.prompt_tokens
+                reported.completion_tokens = event.completion_tokens
+                reported.cached_tokens = event.cached_tokens or 0
 
     def metered_call(self, call: UpstreamCall, *, model: str) -> UpstreamCall:
         """The same upstream call, its events read by this meter too; ``model`` is

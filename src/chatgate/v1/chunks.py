@@ -14,6 +14,7 @@ import orjson
 from chatgate.errors import StreamBroken, UpstreamError
 from chatgate.providers.events import Event, Finish, ReadEvent, ToolCallPart, Usage
 from chatgate.redaction import redact
+from chatgate.usage.meter import UsageMeter
 
 DONE = b"data: [DONE]\n\n"
 
@@ -32,14 +33,17 @@ def usage_object(usage: Usage) -> dict[str, Any]:
 class Tally:
     """What the answer came to, for the ledger and the last chunk."""
 
-    __slots__ = ("finish", "tool_calls", "usage")
+    __slots__ = ("finish", "meter", "tool_calls", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, meter: UsageMeter | None = None) -> None:
         self.finish: str | None = None
         self.tool_calls = False
         self.usage: Usage | None = None
+        self.meter = meter
 
     def count(self, events: list[Event]) -> None:
+        if self.meter is not None:
+            self.meter.count_events(events)
         for event in events:
             if isinstance(event, str):
                 continue
@@ -71,13 +75,14 @@ class ChunkRelay:
         read_event: ReadEvent,
         end_marker: bytes | None,
         provider_name: str,
+        meter: UsageMeter | None,
     ) -> None:
         self.model = model
         self.include_usage = include_usage
         self.read_event = read_event
         self.end_marker = end_marker
         self.provider_name = provider_name
-        self.tally = Tally()
+        self.tally = Tally(meter)
 
     def __call__(
         self, payloads: Sequence[bytes | bytearray]
@@ -121,13 +126,20 @@ class ChunkWriter:
 
     __slots__ = ("completion_id", "created", "include_usage", "model", "started", "tally")
 
-    def __init__(self, *, model: str, completion_id: str, include_usage: bool) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        completion_id: str,
+        include_usage: bool,
+        meter: UsageMeter | None,
+    ) -> None:
         self.model = model
         self.completion_id = completion_id
         self.created = int(time.time())
         self.include_usage = include_usage
         self.started = False
-        self.tally = Tally()
+        self.tally = Tally(meter)
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         event = {

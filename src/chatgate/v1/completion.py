@@ -16,6 +16,7 @@ from chatgate.providers.chat import ChatRequest, UpstreamCall
 from chatgate.providers.events import Event, ReadEvent
 from chatgate.runtime import Runtime
 from chatgate.upstream import Decode, read_events, stream_reads
+from chatgate.usage.meter import UsageMeter
 from chatgate.v1.chunks import ChunkRelay, ChunkWriter, Tally
 from chatgate.v1.names import ModelChoice, resolve_model
 from chatgate.v1.request import CompletionRequest
@@ -33,8 +34,9 @@ class PreparedCall:
 
 
 async def prepare_call(
-    runtime: Runtime, *, identity: Identity, request: CompletionRequest
+    runtime: Runtime, *, identity: Identity, request: CompletionRequest, meter: UsageMeter | None
 ) -> PreparedCall:
+    """The upstream call; from the moment it is made, the meter counts the request."""
     choice = await resolve_model(runtime, identity=identity, name=request.model)
     provider = choice.provider
     chat = ChatRequest(
@@ -46,11 +48,16 @@ async def prepare_call(
     chat, access = await resolve_access(runtime, identity=identity, provider=provider, chat=chat)
     if provider.translate is not None:
         translated = provider.translate(request.body, chat.model, access)
-        return PreparedCall(choice, translated.call, translated.read_event, passed_on=False)
-    call = provider.build_call(chat, access)
-    ask_usage = request.include_usage or provider.name in ASKS_USAGE
-    body = openai.passed_on_body(request.body, model=chat.model, ask_usage=ask_usage)
-    return PreparedCall(choice, replace(call, body=body), openai.read_chunk, passed_on=True)
+        prepared = PreparedCall(choice, translated.call, translated.read_event, passed_on=False)
+    else:
+        call = provider.build_call(chat, access)
+        ask_usage = request.include_usage or provider.name in ASKS_USAGE
+        body = openai.passed_on_body(request.body, model=chat.model, ask_usage=ask_usage)
+        prepared = PreparedCall(choice, replace(call, body=body), openai.read_chunk, passed_on=True)
+    if meter is not None:
+        meter.info.provider = provider.name
+        meter.metered_call(prepared.call, model=chat.model)
+    return prepared
 
 
 @dataclass(slots=True)
@@ -64,11 +71,16 @@ class StreamedAnswer:
 
 
 async def stream_chunks(
-    runtime: Runtime, *, identity: Identity, request: CompletionRequest, completion_id: str
+    runtime: Runtime,
+    *,
+    identity: Identity,
+    request: CompletionRequest,
+    completion_id: str,
+    meter: UsageMeter | None = None,
 ) -> StreamedAnswer:
     """The answer as ``chat.completion.chunk`` events, a read's worth at a time;
     ``renderer.close()`` is what ends the stream."""
-    prepared = await prepare_call(runtime, identity=identity, request=request)
+    prepared = await prepare_call(runtime, identity=identity, request=request, meter=meter)
     name = prepared.choice.provider.display_name
     call = prepared.call
     renderer: ChunkRelay | ChunkWriter
@@ -79,11 +91,15 @@ async def stream_chunks(
             read_event=prepared.read_event,
             end_marker=call.end_marker,
             provider_name=name,
+            meter=meter,
         )
         decode: Decode[bytes] = renderer
     else:
         writer = ChunkWriter(
-            model=request.model, completion_id=completion_id, include_usage=request.include_usage
+            model=request.model,
+            completion_id=completion_id,
+            include_usage=request.include_usage,
+            meter=meter,
         )
         events_of = partial(
             read_events,
@@ -107,17 +123,30 @@ async def stream_chunks(
 
 
 async def answer_events(
-    runtime: Runtime, *, identity: Identity, request: CompletionRequest
+    runtime: Runtime,
+    *,
+    identity: Identity,
+    request: CompletionRequest,
+    meter: UsageMeter | None = None,
 ) -> AsyncGenerator[list[Event], None]:
     """The answer's events, a read's worth at a time, for one ``chat.completion``."""
-    prepared = await prepare_call(runtime, identity=identity, request=request)
+    prepared = await prepare_call(runtime, identity=identity, request=request, meter=meter)
     name = prepared.choice.provider.display_name
-    decode = partial(
+    events_of = partial(
         read_events,
         read_event=prepared.read_event,
         end_marker=prepared.call.end_marker,
         provider_name=name,
     )
+
+    def decode(
+        payloads: Sequence[bytes | bytearray],
+    ) -> tuple[list[Event], UpstreamError | None, bool]:
+        events, failure, ended = events_of(payloads)
+        if meter is not None:
+            meter.count_events(events)
+        return events, failure, ended
+
     return stream_reads(
         runtime.http, prepared.call, policy=runtime.policy, provider_name=name, decode=decode
     )

@@ -21,6 +21,7 @@ from chatgate.errors import ChatgateError
 from chatgate.identities import Identity
 from chatgate.providers.events import Event
 from chatgate.runtime import Runtime
+from chatgate.usage.meter import RequestInfo, UsageMeter
 from chatgate.v1.chunks import completion
 from chatgate.v1.completion import StreamedAnswer, answer_events, stream_chunks
 from chatgate.v1.errors import openai_error_event, openai_error_response
@@ -49,10 +50,14 @@ class CompletionsEndpoint:
         runtime = self.runtime
         state = scope.setdefault("state", {})
         request_id = state.get("request_id", "-")
+        # A meter once the request is on its way to the provider; its row is kept in `finally`.
+        meter: UsageMeter | None = None
+        outcome = "cut_off"
         try:
             identity = await self.credentials.resolve(scope)
             state["user_id"] = identity.owner.user_id
             await runtime.limiter.check_rate(identity.owner.user_id)
+            await runtime.usage.quotas.check(identity.owner.user_id)
             raw = await read_body(
                 receive,
                 limit=runtime.settings.max_body_bytes,
@@ -60,38 +65,67 @@ class CompletionsEndpoint:
             )
             request = parse_completion_request(raw)
             async with runtime.limiter.stream_slot(identity.owner.user_id, request_id):
+                meter = usage_meter(scope, identity, request)
                 with runtime.metrics.active_answers.track_inprogress():
-                    await until_disconnect(receive, self.answer(send, identity, request))
+                    await until_disconnect(receive, self.answer(send, identity, request, meter))
+            outcome = "complete"
             runtime.metrics.answers_complete.inc()
         except ClientDisconnected:
-            state["outcome"] = "client_gone"
+            outcome = state["outcome"] = "client_gone"
             runtime.metrics.answers_client_gone.inc()
             log.info("client went away; upstream request closed", extra={"request_id": request_id})
         except StreamAborted as exc:
-            state["outcome"] = "cut_off"
+            outcome = state["outcome"] = "cut_off"
             runtime.metrics.answers_cut_off.inc()
             log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
         except ChatgateError as exc:
+            outcome = str(exc.status)
             if exc.status >= 500:
                 log.warning("%s", exc.message, extra={"request_id": request_id})
             await openai_error_response(exc)(scope, receive, send)
         except Exception:
+            outcome = "500"
             log.exception("chat completion failed", extra={"request_id": request_id})
             await openai_error_response(ChatgateError())(scope, receive, send)
+        finally:
+            if meter is not None and meter.upstream_called:
+                runtime.usage.ledger.record(meter.finish(outcome))
 
-    async def answer(self, send: Send, identity: Identity, request: CompletionRequest) -> None:
+    async def answer(
+        self, send: Send, identity: Identity, request: CompletionRequest, meter: UsageMeter
+    ) -> None:
+        runtime = self.runtime
         completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
         if request.stream:
             answer = await stream_chunks(
-                self.runtime, identity=identity, request=request, completion_id=completion_id
+                runtime,
+                identity=identity,
+                request=request,
+                completion_id=completion_id,
+                meter=meter,
             )
             await relay_chunks(send, answer)
             return
-        reads = await answer_events(self.runtime, identity=identity, request=request)
+        reads = await answer_events(runtime, identity=identity, request=request, meter=meter)
         events = await collect(reads)
         body = completion(model=request.model, completion_id=completion_id, events=events)
         await send({"type": "http.response.start", "status": 200, "headers": list(JSON_HEADERS)})
         await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+def usage_meter(scope: Scope, identity: Identity, request: CompletionRequest) -> UsageMeter:
+    """The request's meter; its provider and model are set once the name is resolved."""
+    owner = identity.owner
+    info = RequestInfo(
+        user_id=owner.user_id,
+        token_id=owner.token_id,
+        sign_in="token" if owner.token_id is not None else "supabase",
+        route=scope["path"],
+        provider="",
+        model=request.model,
+        request_id=scope["state"].get("request_id", "-"),
+    )
+    return UsageMeter(info, messages=request.messages)
 
 
 async def collect(reads: AsyncGenerator[list[Event], None]) -> list[Event]:

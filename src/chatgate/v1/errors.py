@@ -34,7 +34,7 @@ class ModelNotFound(NotFound):
 class InvalidField(BadRequest):
     """A request field that is missing or has the wrong type or value."""
 
-    def __init__(self, param: str, message: str) -> None:
+    def __init__(self, param: str | None, message: str) -> None:
         super().__init__(message)
         self.param = param
 
@@ -52,10 +52,15 @@ def error_object(exc: ChatgateError) -> dict[str, Any]:
 
 
 def openai_error_response(exc: ChatgateError) -> Response:
+    error = error_object(exc)
+    headers = exc.headers()
+    if error["code"] == "insufficient_quota":
+        # Waiting a few seconds will not cure it: the SDKs must not retry.
+        headers = {**headers, "x-should-retry": "false"}
     return Response(
-        orjson.dumps({"error": error_object(exc)}),
+        orjson.dumps({"error": error}),
         status_code=exc.status,
-        headers=exc.headers(),
+        headers=headers,
         media_type="application/json",
     )
 

@@ -24,9 +24,9 @@ def parse_completion_request(raw: bytes) -> CompletionRequest:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise InvalidField("", "We could not parse the JSON body of your request.") from None
+        raise InvalidField(None, "We could not parse the JSON body of your request.") from None
     if not isinstance(body, dict):
-        raise InvalidField("", "The request body must be a JSON object.")
+        raise InvalidField(None, "The request body must be a JSON object.")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidField("model", "you must provide a model parameter")
