@@ -5,12 +5,18 @@ cross-site rule; the admin's API refusing members."""
 from __future__ import annotations
 
 from ipaddress import ip_network
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
+from chatgate.app import create_app
 from chatgate.runtime import Runtime
+from chatgate.settings import Settings
 from tests.api.conftest import auth, new_user
+from tests.api.test_supabase_sign_in import SECRET as SUPABASE_SECRET
+from tests.api.test_supabase_sign_in import access_token, session_cookie
 
 SAME_SITE = {"Origin": "http://chatgate"}
 
@@ -113,3 +119,26 @@ async def test_the_session_state_answers_200_signed_in_or_not(
     state = await client.get("/api/session", headers=browser)
     assert state.json() == {"signed_in": True, "username": "alice", "is_admin": False}
     assert state.headers["cache-control"] == "no-store"
+
+
+async def test_a_supabase_session_cookie_signs_the_page_in_already(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        supabase_url="https://abcd.supabase.co",
+        supabase_jwt_secret=SecretStr(SUPABASE_SECRET),
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://chatgate") as client:
+            cookie = {"Cookie": session_cookie(access_token()), **SAME_SITE}
+            state = await client.get("/api/session", headers=cookie)
+            assert state.json() == {
+                "signed_in": True,
+                "username": "zoe@example.com",
+                "is_admin": False,
+            }
+            foreign = await client.get(
+                "/api/session", headers={**cookie, "Origin": "https://evil.example"}
+            )
+            assert foreign.status_code == 403
