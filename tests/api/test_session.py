@@ -1,6 +1,6 @@
 """The page's sign-in: a token exchanged for a session cookie, checked like a token,
-ended by signing out, by revoking its token and by disabling its user; the
-cross-site rule; the admin's API refusing members."""
+ended by signing out and by revoking its token; the cross-site rule; the
+Secure flag behind a trusted proxy; a Supabase cookie signing the page in."""
 
 from __future__ import annotations
 
