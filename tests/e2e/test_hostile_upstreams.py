@@ -3,6 +3,7 @@ a client sees, and what the metrics say."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -10,8 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from chatgate.auth import hash_token
+from chatgate.crypto import Keyring
+from chatgate.db.engine import make_engine
+from chatgate.db.queries import Database
 from chatgate.fake import reply_pieces
+from chatgate.profiles import seal_context
 from tests.e2e.conftest import CHAT_PATH, Server, Upstream, chat_body, read_answer, serving
 
 TIMEOUTS = {
@@ -90,12 +97,37 @@ def test_a_redirect_is_an_upstream_error_naming_only_its_status(
 def test_an_azure_endpoint_that_is_no_url_is_the_callers_400(
     guarded_server: Server, endpoint: str
 ) -> None:
-    token = guarded_server.create_user(
-        azure_openai_api_key="azure-hostile-0904", azure_openai_endpoint=endpoint
-    )
+    token = guarded_server.create_user(azure_openai_api_key="azure-hostile-0904")
+    # One saved by an earlier release is checked again when it is used...
+    store_sealed(guarded_server, token, field="azure_openai_endpoint", value=endpoint)
     response = post(guarded_server, token, chat_body(), path="/api/chat/azure")
     assert response.status_code == 400
     assert response.json()["message"].startswith("The Azure OpenAI endpoint ")
+    # ...and saving one now is refused.
+    saved = httpx.patch(
+        guarded_server.base_url + "/api/profile",
+        json={"azure_openai_endpoint": endpoint},
+        headers=auth(token),
+    )
+    assert saved.status_code == 400
+    assert saved.json()["message"].startswith("azure_openai_endpoint ")
+
+
+def store_sealed(server: Server, token: str, *, field: str, value: str) -> None:
+    """Write a profile field straight to the database, past today's checks."""
+
+    async def work() -> None:
+        db = Database(make_engine(server.database_url))
+        try:
+            owner = await db.find_token_owner(token_hash=hash_token(token))
+            assert owner is not None
+            keyring = Keyring([SecretStr(server.env["CHATGATE_SECRET_KEY"])])
+            sealed = keyring.seal(value, context=seal_context(owner.user_id, field))
+            await db.update_profile(user_id=owner.user_id, sealed={field: sealed})
+        finally:
+            await db.close()
+
+    asyncio.run(work())
 
 
 def custom_chat(server: Server, token: str, base_url: str) -> httpx.Response:
