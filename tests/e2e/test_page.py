@@ -516,3 +516,34 @@ def test_on_a_phone_with_the_keyboard_alone(browser: Browser, site: Server) -> N
     page.goto("/#chat")
     screenshot(page, "page-phone.png")
     phone.close()
+
+
+RENDERED = {
+    "plain_snake_case and 2*3*4": "<p>plain_snake_case and 2*3*4</p>",
+    "**bold** _em_ `a<b>`": "<p><strong>bold</strong> <em>em</em> <code>a&lt;b&gt;</code></p>",
+    "# Title\n- one\n- two\n\n1. first": (
+        "<h3>Title</h3><ul><li>one</li><li>two</li></ul><ol><li>first</li></ol>"
+    ),
+    "```py\nx = '<i>'\n```": "<pre><code data-language=\"py\">x = '&lt;i&gt;'</code></pre>",
+    "> quoted <u>": "<blockquote><p>quoted &lt;u&gt;</p></blockquote>",
+    "[ok](https://a.example/) [no](javascript:alert(1)) [data](data:text/html,x)": (
+        '<p><a href="https://a.example/" rel="noopener noreferrer nofollow" target="_blank">ok</a>'
+        " [no](javascript:alert(1)) [data](data:text/html,x)</p>"
+    ),
+}
+
+
+def test_the_markdown_renderer_builds_text_never_html(page: Page) -> None:
+    page.goto("/")
+    rendered = page.evaluate(
+        """async (sources) => {
+             const { renderMarkdown } = await import("/static/markdown.js");
+             return sources.map((source) => {
+               const box = document.createElement("div");
+               box.append(renderMarkdown(source));
+               return box.innerHTML;
+             });
+           }""",
+        list(RENDERED),
+    )
+    assert dict(zip(RENDERED, rendered, strict=True)) == RENDERED

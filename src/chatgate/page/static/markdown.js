@@ -3,7 +3,8 @@
 // bold, italic, and links whose URL is http(s) or mailto (anything else stays text).
 
 const SAFE_URL = /^(https?:|mailto:)/i;
-const INLINE = /(`+)([^`]+?)\1|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|\[([^\]]+)\]\(([^)\s]+)\)/g;
+// Emphasis only between non-word characters, so snake_case names and 2*3*4 stay as typed.
+const INLINE = /(`+)([^`]+?)\1|\*\*([^*]+)\*\*|__([^_]+)__|(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])|(?<![\w_])_([^_\s][^_]*?)_(?![\w_])|\[([^\]]+)\]\(([^)\s]+)\)/g;
 
 function inline(text, into) {
   let last = 0;
