@@ -3,6 +3,7 @@ expects, the secret it will and will not use, and its one-line failures."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -10,7 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import Connection
 
+from chatgate.db.engine import make_engine
+from chatgate.db.migrate import alembic_config
 from chatgate.profile_fields import PROFILE_FIELDS
 
 SECRET = "a-secret-for-the-command-line-tests-0700"
@@ -70,17 +75,26 @@ def test_listing_users_imports_neither_the_web_stack_nor_alembic(tmp_path: Path)
     assert result.stdout.strip() == "[]"
 
 
+async def downgrade(database_url: str, revision: str) -> None:
+    engine = make_engine(database_url)
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
 def test_a_schema_behind_is_left_to_chatgate_migrate(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     assert chatgate(env, "migrate").returncode == 0
-    # The database as an earlier release left it: what came after 0002 is not there.
-    with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
-        db.execute("DROP INDEX uq_users_issuer")
-        db.execute("ALTER TABLE users DROP COLUMN issuer")
-        db.execute("ALTER TABLE users DROP COLUMN subject")
-        for table in ("meta", "usage", "quotas"):
-            db.execute(f"DROP TABLE {table}")
-        db.execute("UPDATE alembic_version SET version_num = '0002'")
+    # The database as an earlier release left it: Alembic takes it back to 0002.
+    asyncio.run(downgrade(f"sqlite:///{tmp_path / 'data' / 'chatgate.db'}", "0002"))
     line = one_line_error(chatgate(env, "user", "list"))
     assert line == "error: Database schema is behind: run chatgate migrate"
     assert chatgate(env, "migrate").stdout.strip() == "database is up to date"

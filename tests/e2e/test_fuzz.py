@@ -1,5 +1,5 @@
 """Every endpoint, fuzzed from the app's own OpenAPI schema: no 5xx, every error is
-``{"message": ...}``."""
+``{"message": ...}``, or on /v1 OpenAI's ``{"error": {"message", "type", "param", "code"}}``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ def errors_are_json_messages(ctx: Any, response: schemathesis.Response, case: An
     if response.status_code >= 400:
         body = response.json()
         assert isinstance(body, dict), body
-        assert isinstance(body.get("message"), str), body
+        if case.path.startswith("/v1/"):  # as OpenAI's SDKs read an error
+            error = body.get("error")
+            assert isinstance(error, dict), body
+            assert isinstance(error.get("message"), str), body
+            assert {"type", "param", "code"} <= error.keys(), body
+        else:
+            assert isinstance(body.get("message"), str), body
     return True
 
 
