@@ -17,9 +17,15 @@ EXAMPLES_PER_OPERATION = 30
 
 
 def errors_are_json_messages(ctx: Any, response: schemathesis.Response, case: Any) -> bool:
+    """``{"message"}``; on OpenAI's API (/v1), OpenAI's ``{"error": {"message", ...}}``."""
     if response.status_code >= 400:
         body = response.json()
         assert isinstance(body, dict), body
+        if case.path.startswith("/v1/"):
+            error = body.get("error")
+            assert isinstance(error, dict), body
+            assert set(error) == {"message", "type", "param", "code"}, body
+            body = error
         assert isinstance(body.get("message"), str), body
     return True
 
