@@ -12,8 +12,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from chatgate import __version__
-from chatgate.api import health, models, profile, tokens, usage
+from chatgate.api import admin, health, models, profile, quota, session, tokens, usage
 from chatgate.api.deps import needs_credential
+from chatgate.page.routes import load_static_files, page_router
 from chatgate.providers import PROVIDERS
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
@@ -83,11 +84,15 @@ def create_app(
         tokens.router,
         models.router,
         health.router,
+        session.router,
+        admin.router,
         usage.router,
+        quota.router,
         models_route.router,
     )
     for router in routers:
         app.include_router(router)
+    app.include_router(page_router(load_static_files()))
     add_error_handlers(app)
     install_openapi(app, PROVIDERS)
     edge: ASGIApp = WebRouter(

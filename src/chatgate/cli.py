@@ -260,7 +260,8 @@ def user() -> None:
 @user.command("create")
 @click.argument("username")
 @click.option("--label", default="created with the user", help="Label of the first token.")
-def user_create(username: str, label: str) -> None:
+@click.option("--admin", is_flag=True, help="Give the user the admin role.")
+def user_create(username: str, label: str, admin: bool) -> None:
     """Create a user and print its first access token (last line)."""
     from chatgate.tokens import check_label
     from chatgate.users import check_username, create_user
@@ -269,7 +270,7 @@ def user_create(username: str, label: str) -> None:
     check_argument(check_label, label)
 
     async def work(db: Database) -> str:
-        _created, minted = await create_user(db=db, username=username, label=label)
+        _created, minted = await create_user(db=db, username=username, label=label, is_admin=admin)
         return minted.token
 
     token = run_with_db(current_settings(), work)
@@ -283,7 +284,49 @@ def user_list() -> None:
     from chatgate.users import list_users
 
     for found in run_with_db(current_settings(), lambda db: list_users(db=db)):
-        click.echo(f"{found.id}\t{found.username}\t{when(found.created_at)}")
+        role = "admin" if found.is_admin else "member"
+        state = "disabled" if found.disabled else "active"
+        click.echo(f"{found.id}\t{found.username}\t{when(found.created_at)}\t{role}\t{state}")
+
+
+@user.command("admin")
+@click.argument("username")
+@click.option("--on/--off", "on", required=True, help="Give or take the admin role.")
+def user_admin(username: str, on: bool) -> None:
+    """Give a user the admin role, or take it away."""
+    _change_user(username, is_admin=on)
+    click.echo(f"{username} is {'now' if on else 'no longer'} an administrator")
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a user: their tokens and sessions stop working at once."""
+    _change_user(username, disabled=True)
+    click.echo(f"{username} is disabled")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Re-enable a disabled user."""
+    _change_user(username, disabled=False)
+    click.echo(f"{username} is enabled")
+
+
+def _change_user(
+    username: str, *, is_admin: bool | None = None, disabled: bool | None = None
+) -> None:
+    from chatgate.identities import announce_change
+    from chatgate.users import change_user
+
+    settings = current_settings()
+
+    async def work(db: Database) -> None:
+        changed = await change_user(db=db, username=username, is_admin=is_admin, disabled=disabled)
+        await announce_change(settings.redis_url, changed.id)
+
+    run_with_db(settings, work)
 
 
 def _add_usage_commands() -> None:

@@ -1,5 +1,10 @@
-"""Users: as the CLI manages them (create with a first token, list, find by name),
-and as a first sign-in through an identity provider makes them."""
+"""Users: as the CLI and the admin API manage them (create with a first token, list,
+find by name, the admin role, disable and re-enable), and as a first sign-in through
+an identity provider makes them.
+
+A change of role or of the disabled flag is announced by the caller (the identity
+cache's ``user_changed``, or ``announce_change`` from the CLI): a disabled user's
+tokens and sessions stop working at once."""
 
 from __future__ import annotations
 
@@ -30,10 +35,12 @@ def check_username(username: str) -> str:
     return username
 
 
-async def create_user(*, db: Database, username: str, label: str) -> tuple[User, MintedToken]:
+async def create_user(
+    *, db: Database, username: str, label: str, is_admin: bool = False
+) -> tuple[User, MintedToken]:
     """A new user and its first access token."""
     check_label(label)  # before the user exists, so that a bad label leaves nothing behind
-    created = await db.create_user(username=check_username(username))
+    created = await db.create_user(username=check_username(username), is_admin=is_admin)
     return created, await mint_token(db=db, user_id=created.id, label=label)
 
 
@@ -46,6 +53,15 @@ async def find_user(*, db: Database, username: str) -> User:
     if found is None:
         raise NotFound(f"no user named {username!r}")
     return found
+
+
+async def change_user(
+    *, db: Database, username: str, is_admin: bool | None = None, disabled: bool | None = None
+) -> User:
+    """Give or take the admin role, disable or re-enable; the user as it is now."""
+    found = await find_user(db=db, username=username)
+    await db.set_user_flags(user_id=found.id, is_admin=is_admin, disabled=disabled)
+    return await find_user(db=db, username=username)
 
 
 async def signed_in_user(*, db: Database, issuer: str, subject: str, email: str | None) -> User:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from chatgate.db.tables import access_tokens, custom_models, meta, profiles, users
+from chatgate.db.tables import access_tokens, custom_models, meta, profiles, sessions, users
 from chatgate.errors import Conflict, ServiceUnavailable
 from chatgate.profile_fields import FIELD_NAMES
 
@@ -38,6 +38,8 @@ class User:
     id: int
     username: str
     created_at: datetime
+    is_admin: bool = False
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class TokenOwner:
     user_id: int
     username: str
     last_used_at: datetime | None
+    is_admin: bool = False
     # The user's (issuer, subject) at an identity provider; None for users made with the CLI.
     issuer: str | None = None
     subject: str | None = None
@@ -88,7 +91,7 @@ class StoredCustomModel:
 
 
 def _user(row: Row[Any]) -> User:
-    return User(row.id, row.username, _utc(row.created_at))
+    return User(row.id, row.username, _utc(row.created_at), bool(row.is_admin), bool(row.disabled))
 
 
 def _custom_model(row: Row[Any]) -> StoredCustomModel:
@@ -98,6 +101,23 @@ def _custom_model(row: Row[Any]) -> StoredCustomModel:
             "created_at": _utc(row.created_at),
             "updated_at": _utc(row.updated_at),
         }
+    )
+
+
+_OWNER = select(
+    access_tokens.c.id,
+    access_tokens.c.user_id,
+    users.c.username,
+    access_tokens.c.last_used_at,
+    users.c.is_admin,
+    users.c.issuer,
+    users.c.subject,
+).join(users, users.c.id == access_tokens.c.user_id)
+
+
+def _owner(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> TokenOwner:
+    return TokenOwner(
+        row[0], row[1], row[2], _aware(row[3]), bool(row[4]), issuer=row[5], subject=row[6]
     )
 
 
@@ -143,18 +163,20 @@ class Database:
 
     # users
 
-    async def create_user(self, *, username: str) -> User:
+    async def create_user(self, *, username: str, is_admin: bool = False) -> User:
         now = utcnow()
         try:
             async with self._begin() as conn:
                 result = await conn.execute(
-                    insert(users).values(username=username, created_at=now).returning(users.c.id)
+                    insert(users)
+                    .values(username=username, created_at=now, is_admin=is_admin)
+                    .returning(users.c.id)
                 )
                 user_id = result.scalar_one()
                 await conn.execute(insert(profiles).values(user_id=user_id, updated_at=now))
         except IntegrityError as exc:
             raise Conflict(f"A user named {username!r} already exists") from exc
-        return User(id=user_id, username=username, created_at=now)
+        return User(id=user_id, username=username, created_at=now, is_admin=is_admin)
 
     async def find_external_user(self, *, issuer: str, subject: str) -> User | None:
         async with self._begin() as conn:
@@ -196,6 +218,18 @@ class Database:
         async with self._begin() as conn:
             rows = (await conn.execute(select(users).order_by(users.c.id))).all()
         return [_user(r) for r in rows]
+
+    async def set_user_flags(
+        self, *, user_id: int, is_admin: bool | None = None, disabled: bool | None = None
+    ) -> None:
+        values = {
+            name: value
+            for name, value in (("is_admin", is_admin), ("disabled", disabled))
+            if value is not None
+        }
+        if values:
+            async with self._begin() as conn:
+                await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
     # tokens
 
@@ -249,27 +283,55 @@ class Database:
         return Revocation(user_id=owner, revoked_now=bool(result.rowcount))
 
     async def find_token_owner(self, *, token_hash: str) -> TokenOwner | None:
+        """Whose live token this is; a revoked token or a disabled user's: None."""
         async with self._begin() as conn:
             row = (
                 await conn.execute(
-                    select(
-                        access_tokens.c.id,
-                        access_tokens.c.user_id,
-                        users.c.username,
-                        access_tokens.c.last_used_at,
-                        users.c.issuer,
-                        users.c.subject,
-                    )
-                    .join(users, users.c.id == access_tokens.c.user_id)
-                    .where(
+                    _OWNER.where(
                         access_tokens.c.token_hash == token_hash,
                         access_tokens.c.revoked_at.is_(None),
+                        users.c.disabled.is_(False),
                     )
                 )
             ).first()
-        if row is None:
-            return None
-        return TokenOwner(row[0], row[1], row[2], _aware(row[3]), issuer=row[4], subject=row[5])
+        return None if row is None else _owner(row)
+
+    # sessions: a session lives as long as its token does, and no longer than its expiry
+
+    async def create_session(self, *, id_hash: str, token_id: int, expires_at: datetime) -> None:
+        async with self._begin() as conn:
+            await conn.execute(
+                insert(sessions).values(
+                    id_hash=id_hash, token_id=token_id, created_at=utcnow(), expires_at=expires_at
+                )
+            )
+
+    async def find_session_owner(self, *, id_hash: str) -> TokenOwner | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    _OWNER.join(sessions, sessions.c.token_id == access_tokens.c.id).where(
+                        sessions.c.id_hash == id_hash,
+                        sessions.c.expires_at > utcnow(),
+                        access_tokens.c.revoked_at.is_(None),
+                        users.c.disabled.is_(False),
+                    )
+                )
+            ).first()
+        return None if row is None else _owner(row)
+
+    async def delete_session(self, *, id_hash: str) -> int | None:
+        """End a session; the user it belonged to (None: there was none)."""
+        async with self._begin() as conn:
+            user_id: int | None = await conn.scalar(
+                select(access_tokens.c.user_id)
+                .join(sessions, sessions.c.token_id == access_tokens.c.id)
+                .where(sessions.c.id_hash == id_hash)
+            )
+            await conn.execute(delete(sessions).where(sessions.c.id_hash == id_hash))
+            # Expired sessions go with any sign-out: the table never grows without bound.
+            await conn.execute(delete(sessions).where(sessions.c.expires_at <= utcnow()))
+        return user_id
 
     async def touch_token(self, *, token_id: int, when: datetime) -> None:
         async with self._begin() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -36,6 +37,8 @@ users = Table(
     Column("issuer", String(255), nullable=True),
     Column("subject", String(255), nullable=True),
     Index("uq_users_issuer", "issuer", "subject", unique=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
 )
 
 access_tokens = Table(
@@ -50,6 +53,23 @@ access_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# The page's sign-ins (chatgate.sessions): the hash of the cookie's random id, bound to
+# the token it was opened with, so revoking that token ends them.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column(
+        "token_id",
+        Integer,
+        ForeignKey("access_tokens.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
 # Every field column holds a sealed value (see chatgate.crypto), never plain text.

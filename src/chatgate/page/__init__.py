@@ -1,0 +1,1 @@
+"""chatgate's own page: static files served at ``/`` (see ``routes``)."""
