@@ -18,6 +18,7 @@ from bench.tables import (
     render_text,
     result_rows,
     scaling_rows,
+    workload_lines,
 )
 
 
@@ -61,8 +62,8 @@ def progress(line: str) -> None:
 
 def print_run(run: BenchRun) -> None:
     print()
-    for result in run.workloads:
-        print(result.workload.describe())
+    for line in workload_lines(run):
+        print(line)
     print()
     print(render_text(RESULT_HEADERS, result_rows(run)))
     print()

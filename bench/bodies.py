@@ -38,6 +38,18 @@ def openai_body(workload: Workload) -> str:
     return build_payload(chat, model=MODEL).decode()
 
 
+def v1_body(workload: Workload) -> str:
+    """The same request on chatgate's OpenAI API: streamed, with usage asked for."""
+    body = {
+        "model": f"openai/{MODEL}",
+        "temperature": TEMPERATURE,
+        "messages": _messages(workload.directive),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    return orjson.dumps(body).decode()
+
+
 def expected_answer_bytes(chunks: int) -> int:
     """The length of the fake upstream's answer of ``chunks`` pieces."""
     return len("".join(reply_pieces(chunks)).encode())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.bodies import chatbot_ui_body, openai_body
+from bench.bodies import chatbot_ui_body, openai_body, v1_body
 from bench.fdlimit import raise_fd_limit
 from bench.machine import describe_machine, source_commit
 from bench.measure import MB, Target, measure
@@ -31,7 +31,7 @@ from bench.services import (
     running,
     running_command,
 )
-from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload
+from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload, through_v1
 from chatgate import __version__
 
 RUN_TIME_LIMIT_S = 720.0  # with the Node reference measured beside chatgate
@@ -225,6 +225,24 @@ async def measure_scaling(
         )
 
 
+async def measure_openai_api(
+    workload: Workload, running_systems: Systems, options: Options
+) -> Measurement:
+    """W5: ``workload`` through chatgate's /v1/chat/completions, streamed with usage."""
+    target = replace(
+        running_systems.chatgate,
+        system="chatgate /v1",
+        path="/v1/chat/completions",
+        mode="sse",
+        body=v1_body,
+    )
+    w5 = through_v1(workload)
+    await measure(WARM_UP, target, options.load_processes)
+    return median_run(
+        [await measure(w5, target, options.load_processes) for _ in range(options.repeats)]
+    )
+
+
 async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
     stop_on_sigterm()
     workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
@@ -254,7 +272,9 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
             progress(workload.describe())
             results.append(await measure_workload(workload, measured, options))
             progress(summary(results[-1]))
-        await stack.aclose()  # the Node reference is not needed for the scaling run
+        await stack.aclose()  # the Node reference is not needed for the runs below
+        progress(f"W5: {workloads[0].name}'s load through /v1/chat/completions")
+        openai_api = await measure_openai_api(workloads[0], running_systems, options)
         scaling: Measurement | None = None
         if options.scale_to:
             progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
@@ -273,6 +293,7 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
         workloads=results,
         scaling=scaling,
         scaling_workers=options.scale_to,
+        openai_api=openai_api,
         node_version=None if route is None else route.version,
         node_skipped=node_skipped,
     )

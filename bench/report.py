@@ -23,6 +23,7 @@ from bench.tables import (
     render_markdown,
     result_rows,
     scaling_rows,
+    workload_lines,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def machine_section(run: BenchRun) -> str:
 
 def results_section(run: BenchRun) -> str:
     parts = [
-        "\n".join(f"- {w.workload.describe()}" for w in run.workloads),
+        "\n".join(f"- {line}" for line in workload_lines(run)),
         render_markdown(RESULT_HEADERS, result_rows(run)),
         LEGEND.replace("\n", " "),
     ]

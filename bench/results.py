@@ -137,6 +137,8 @@ class BenchRun(BaseModel):
     workloads: list[WorkloadResult]
     scaling: Measurement | None  # W1 through chatgate with more workers, when measured
     scaling_workers: int
+    # W5: W1's load through /v1/chat/completions (streamed, with usage), when measured
+    openai_api: Measurement | None = None
     node_version: str | None = None  # of the Node reference, when it ran
     node_skipped: str | None = None  # why the Node reference did not run
 

@@ -103,8 +103,21 @@ def workload_rows(result: WorkloadResult) -> Rows:
     return rows
 
 
+W5_LINE = "W5 W1's load through /v1/chat/completions, streamed, with stream_options.include_usage"
+
+
+def workload_lines(run: BenchRun) -> list[str]:
+    lines = [w.workload.describe() for w in run.workloads]
+    return lines + ([W5_LINE] if run.openai_api is not None else [])
+
+
 def result_rows(run: BenchRun) -> Rows:
-    return [row for result in run.workloads for row in workload_rows(result)]
+    rows = [row for result in run.workloads for row in workload_rows(result)]
+    w1 = run.workload("W1")
+    if run.openai_api is not None and w1 is not None:
+        rows.append(_measurement_row("W5", run.openai_api))
+        rows.append(_ratio_row("W5", "chatgate /v1 / W1 chatgate", run.openai_api, w1.chatgate))
+    return rows
 
 
 SCALING_HEADERS = [

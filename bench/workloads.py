@@ -50,3 +50,8 @@ QUICK_WORKLOADS = tuple(
     workload.model_copy(update={"requests": requests, "concurrency": concurrency})
     for workload, (requests, concurrency) in zip(WORKLOADS, _QUICK_COUNTS, strict=True)
 )
+
+
+def through_v1(w1: Workload) -> Workload:
+    """W5: W1's load through /v1/chat/completions, streamed with usage."""
+    return w1.model_copy(update={"name": "W5", "summary": "W1 through /v1, with usage"})

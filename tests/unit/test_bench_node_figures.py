@@ -8,7 +8,7 @@ import pytest
 from bench.node_route import NodeUnavailable, install, install_dir, node_env
 from bench.reference import QUOTED_NOTE, goal_checks, goal_heading, goal_rows
 from bench.results import BenchRun, Latency, Machine, Measurement, WorkloadResult
-from bench.tables import RESULT_HEADERS, result_rows
+from bench.tables import RESULT_HEADERS, result_rows, workload_lines
 from bench.workloads import WORKLOADS
 
 MACHINE = Machine(cpus=2, cpu_model="x", python="3.11", kernel="6", load_average="0 0 0")
@@ -205,3 +205,14 @@ async def test_a_failed_install_says_why_in_one_line_and_leaves_no_cache_entry(
         await install(cache)
     assert str(failed.value) == "npm ci failed: npm error network"
     assert list(cache.iterdir()) == []  # the staging folder is gone, and nothing else is there
+
+
+def test_w5_through_v1_is_shown_against_w1_through_chatgate() -> None:
+    run = bench_run(node=False).model_copy(
+        update={"openai_api": measurement("chatgate /v1", cpu_s=0.55, ttfb_ms=1.3)}
+    )
+    w5 = [row for row in result_rows(run) if row[0] == "W5"]
+    assert [row[1] for row in w5] == ["chatgate /v1", "chatgate /v1 / W1 chatgate"]
+    assert w5[1][RESULT_HEADERS.index("CPU-s / 1k req (range)")] == "1.10x"
+    assert workload_lines(run)[-1].startswith("W5 W1's load through /v1/chat/completions")
+    assert "W5" not in {row[0] for row in result_rows(bench_run(node=False))}

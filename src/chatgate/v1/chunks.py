@@ -65,7 +65,15 @@ class ChunkRelay:
     ``model`` set to the name the client asked for; a usage chunk the client
     did not ask for (chatgate asks for it itself) is kept back."""
 
-    __slots__ = ("end_marker", "include_usage", "model", "provider_name", "read_event", "tally")
+    __slots__ = (
+        "end_marker",
+        "include_usage",
+        "model",
+        "model_field",
+        "provider_name",
+        "read_event",
+        "tally",
+    )
 
     def __init__(
         self,
@@ -78,6 +86,7 @@ class ChunkRelay:
         meter: UsageMeter | None,
     ) -> None:
         self.model = model
+        self.model_field = b'"model":' + orjson.dumps(model)
         self.include_usage = include_usage
         self.read_event = read_event
         self.end_marker = end_marker
@@ -112,9 +121,20 @@ class ChunkRelay:
                 continue
             if not self.include_usage and chunk.get("choices") == [] and "usage" in chunk:
                 continue
-            chunk["model"] = self.model
-            out += b"data: " + orjson.dumps(chunk) + b"\n\n"
+            out += b"data: " + self.renamed(payload, chunk) + b"\n\n"
         return bytes(out), None, ended
+
+    def renamed(self, payload: bytes | bytearray, chunk: dict[str, Any]) -> bytes:
+        """The chunk with ``model`` the client's name: its bytes with the name swapped
+        where the upstream wrote it compactly (a quote inside a JSON string is
+        escaped, so ``"model":"..."`` is the key itself), else re-encoded."""
+        upstream_model = chunk.get("model")
+        if isinstance(upstream_model, str):
+            written = b'"model":' + orjson.dumps(upstream_model)
+            if payload.count(written) == 1:
+                return bytes(payload).replace(written, self.model_field)
+        chunk["model"] = self.model
+        return orjson.dumps(chunk)
 
     def close(self) -> bytes:
         return DONE
