@@ -24,6 +24,9 @@ const LABELS = {
 export function setup() {}
 
 export async function show() {
+  // The fields of an earlier visit go first: typing into a field about to be replaced
+  // would be lost without a word.
+  $("keys-list").replaceChildren();
   const profile = await api("GET", "/api/profile");
   const fields = Object.keys(profile).filter((name) => name !== "username");
   $("keys-list").replaceChildren(...fields.map((name) => field(name, profile[name])));

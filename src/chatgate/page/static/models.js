@@ -10,6 +10,7 @@ export function setup() {
 }
 
 export async function show() {
+  $("models-list").replaceChildren(); // an earlier visit's cards are not edited meanwhile
   models = await api("GET", "/api/models");
   $("models-list").replaceChildren(...models.map(card));
 }
