@@ -370,6 +370,7 @@ def test_a_wrong_key_shows_the_servers_message_and_the_question_waits_for_a_retr
 
     set_openai_key(page, site, "sk-right-key-4321")
     page.get_by_role("link", name="Chat", exact=True).click()
+    expect(page.get_by_label("Message")).to_be_visible()  # the screen is back: keys reach it
     page.get_by_label("Message").press("Enter")
     expect(page.locator("#chat-log li.assistant")).to_contain_text("streamed answer")
     sent = upstream.last_request()["body"]["messages"]

@@ -68,6 +68,9 @@ class Ledger:
         self._stopping = False
         # One write at a time: two would both take the rows at the buffer's head.
         self._writing = asyncio.Lock()
+        # Batches written and counts sent so far: a quota's reading sees whether one landed.
+        self.writes = 0
+        self.sends = 0
         self._failing_since: float | None = None
         metrics.usage_rows_buffered.set_function(lambda: len(self._buffer))
 
@@ -136,6 +139,7 @@ class Ledger:
             except ServiceUnavailable:
                 self._note_failure()
                 return False
+            self.writes += 1
             for row in rows:
                 self._buffer.popleft()
                 if row.total_tokens:
@@ -155,6 +159,7 @@ class Ledger:
         except ServiceUnavailable:
             self._note_failure()
             return False
+        self.sends += 1
         for key, tokens in sending.items():
             left = self.unsent[key] - tokens
             if left:

@@ -90,6 +90,10 @@ class _Used:
             self.month_tokens += tokens
 
 
+# A load counts again when a write lands during its query, at most this often.
+LOAD_ATTEMPTS = 3
+
+
 class Quotas:
     def __init__(
         self,
@@ -168,43 +172,59 @@ class Quotas:
 
     async def _load(self, user_id: int, period: Period) -> _Used:
         """The database's sums, plus what this instance has not written yet;
-        rows recorded while the query runs are added as they come."""
-        entry = _Used(day=period.day, expires=time.monotonic() + self.cache_seconds)
-        for day, tokens in self.ledger.unsaved.get(user_id, {}).items():
-            entry.add(day, tokens)
+        rows recorded while the query runs are added as they come.
+
+        A write of this instance's rows that lands while the query runs could put
+        them in both the query's sums and the unwritten ones: then it counts again."""
         future: asyncio.Future[_Used] = asyncio.get_running_loop().create_future()
-        self._loading[user_id] = (entry, future)
         try:
-            day_tokens, month_tokens = await self.store.token_sums(
-                user_id=user_id, day=period.day, month_start=period.month_start
-            )
-        except ServiceUnavailable:
-            # Answers go on while the database is down: count from what is known.
-            stale = self._used.get(user_id)
-            log.warning("token quota: the database is unavailable; counting from memory")
-            if stale is not None and stale.day == period.day:
-                entry.day_tokens = max(entry.day_tokens, stale.day_tokens)
-                entry.month_tokens = max(entry.month_tokens, stale.month_tokens)
-            entry.expires = time.monotonic() + 1.0
+            for attempt in range(1, LOAD_ATTEMPTS + 1):
+                writes = self.ledger.writes
+                entry = _Used(day=period.day, expires=time.monotonic() + self.cache_seconds)
+                for day, tokens in self.ledger.unsaved.get(user_id, {}).items():
+                    entry.add(day, tokens)
+                self._loading[user_id] = (entry, future)
+                try:
+                    day_tokens, month_tokens = await self.store.token_sums(
+                        user_id=user_id, day=period.day, month_start=period.month_start
+                    )
+                except ServiceUnavailable:
+                    self._count_from_memory(entry, user_id, period)
+                    break
+                if self.ledger.writes == writes or attempt == LOAD_ATTEMPTS:
+                    entry.day_tokens += day_tokens
+                    entry.month_tokens += month_tokens
+                    break
         except BaseException as exc:
             del self._loading[user_id]
             future.set_exception(exc)
             future.exception()  # retrieved: a load nobody else waits for is not an error
             raise
-        else:
-            entry.day_tokens += day_tokens
-            entry.month_tokens += month_tokens
         del self._loading[user_id]
         self._used[user_id] = entry
         future.set_result(entry)
         return entry
 
+    def _count_from_memory(self, entry: _Used, user_id: int, period: Period) -> None:
+        # Answers go on while the database is down: count from what is known.
+        stale = self._used.get(user_id)
+        log.warning("token quota: the database is unavailable; counting from memory")
+        if stale is not None and stale.day == period.day:
+            entry.day_tokens = max(entry.day_tokens, stale.day_tokens)
+            entry.month_tokens = max(entry.month_tokens, stale.month_tokens)
+        entry.expires = time.monotonic() + 1.0
+
     async def _shared(self, user_id: int, period: Period) -> tuple[int, int]:
         assert self.counters is not None
-        try:
-            day_used, month_used = await self.counters.read(user_id=user_id, day=period.day)
-        except ServiceUnavailable:
-            return 0, 0  # the database's figure stands
+        for attempt in range(1, LOAD_ATTEMPTS + 1):
+            sends = self.ledger.sends
+            try:
+                day_used, month_used = await self.counters.read(user_id=user_id, day=period.day)
+            except ServiceUnavailable:
+                return 0, 0  # the database's figure stands
+            # Counts sent while Redis was read would be in both: read again.
+            if self.ledger.sends == sends or attempt == LOAD_ATTEMPTS:
+                break
         for (unsent_user, day), tokens in self.ledger.unsent.items():
             if unsent_user == user_id:
                 if day == period.day:

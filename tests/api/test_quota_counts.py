@@ -1,0 +1,75 @@
+"""A quota counts each row once, even when a write of this instance's rows lands
+while its query of the database's sums runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from chatgate.db.engine import make_engine
+from chatgate.db.migrate import migrate
+from chatgate.db.queries import Database
+from chatgate.db.usage_queries import UsageRow, UsageStore
+from chatgate.metrics import Metrics
+from chatgate.usage.ledger import Ledger
+from chatgate.usage.quotas import Period, Quotas
+
+COST = 100
+
+
+class SlowSums(UsageStore):
+    """The real store, whose sums wait until the test lets them run."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.asked = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def token_sums(self, *, user_id: int, day: date, month_start: date) -> tuple[int, int]:
+        self.asked.set()
+        await self.go_on.wait()
+        return await super().token_sums(user_id=user_id, day=day, month_start=month_start)
+
+
+def row(user_id: int, number: int) -> UsageRow:
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        user_id=user_id,
+        token_id=None,
+        sign_in="token",
+        route="/api/chat/openai",
+        provider="openai",
+        model="gpt-4o",
+        prompt_tokens=COST // 2,
+        completion_tokens=COST // 2,
+        cached_tokens=0,
+        estimated=False,
+        outcome="complete",
+        ttfb_ms=1.0,
+        duration_ms=5.0,
+        request_id=f"r{number}",
+    )
+
+
+async def test_rows_written_during_the_quota_query_count_once(tmp_path: Path) -> None:
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
+    await migrate(db.engine)
+    try:
+        user = await db.create_user(username="alice")
+        store, metrics = SlowSums(db), Metrics()
+        ledger = Ledger(store, metrics=metrics, interval=3600)  # written only when told
+        quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None)
+        for number in range(6):
+            ledger.record(row(user.id, number))  # 600 tokens, not written yet
+
+        checking = asyncio.create_task(quotas.check(user.id))
+        await store.asked.wait()  # the query has started, the 600 unwritten counted...
+        assert await ledger.flush()  # ...and now they are written before it reads
+        store.go_on.set()
+        await checking  # 600 of 1,000 used: not refused
+
+        day_used, _ = await quotas.used(user.id, Period.at(datetime.now(UTC)))
+        assert day_used == 6 * COST
+    finally:
+        await db.close()
