@@ -72,6 +72,17 @@ class TextDeadline:
         self._handle.cancel()
 
 
+def stopped_by(exc: Exception, provider_name: str) -> UpstreamError:
+    """What a malformed event, or an in-band error event, makes of the answer."""
+    failure = (
+        UpstreamError(redact(exc.message), status=exc.status)
+        if isinstance(exc, UpstreamError)
+        else StreamBroken(f"{provider_name} sent a malformed event")
+    )
+    failure.__cause__ = exc
+    return failure
+
+
 def event_texts(
     payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
 ) -> tuple[str, UpstreamError | None, bool]:
@@ -88,14 +99,8 @@ def event_texts(
             text = event_text(orjson.loads(payload))
         except AnswerEnd as end:
             text, ended = end.text, True
-        except orjson.JSONDecodeError as exc:
-            failure: UpstreamError = StreamBroken(f"{provider_name} sent a malformed event")
-            failure.__cause__ = exc
-            return "".join(parts), failure, ended
-        except UpstreamError as exc:  # an in-band error event
-            failure = UpstreamError(redact(exc.message), status=exc.status)
-            failure.__cause__ = exc
-            return "".join(parts), failure, ended
+        except (orjson.JSONDecodeError, UpstreamError) as exc:
+            return "".join(parts), stopped_by(exc, provider_name), ended
         if text:
             parts.append(text)
     return "".join(parts), None, ended
@@ -118,14 +123,8 @@ def read_events(
             continue
         try:
             ended = read_event(orjson.loads(payload), events) or ended
-        except orjson.JSONDecodeError as exc:
-            failure: UpstreamError = StreamBroken(f"{provider_name} sent a malformed event")
-            failure.__cause__ = exc
-            return events, failure, ended
-        except UpstreamError as exc:  # an in-band error event
-            failure = UpstreamError(redact(exc.message), status=exc.status)
-            failure.__cause__ = exc
-            return events, failure, ended
+        except (orjson.JSONDecodeError, UpstreamError) as exc:
+            return events, stopped_by(exc, provider_name), ended
     return events, None, ended
 
 

@@ -21,14 +21,14 @@ from chatgate.errors import ChatgateError
 from chatgate.identities import Identity
 from chatgate.providers.events import Event
 from chatgate.runtime import Runtime
-from chatgate.usage.meter import RequestInfo, UsageMeter
+from chatgate.usage.meter import UsageMeter
 from chatgate.v1.chunks import completion
 from chatgate.v1.completion import StreamedAnswer, answer_events, stream_chunks
-from chatgate.v1.errors import openai_error_event, openai_error_response
+from chatgate.v1.errors import openai_error_event
 from chatgate.v1.request import CompletionRequest, parse_completion_request
-from chatgate.web.body import ClientDisconnected, read_body
+from chatgate.web.admission import admit, meter_for
 from chatgate.web.credentials import Credentials
-from chatgate.web.headers import header
+from chatgate.web.outcome import Answering
 from chatgate.web.relay import StreamAborted, until_disconnect
 
 log = logging.getLogger(__name__)
@@ -48,48 +48,16 @@ class CompletionsEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
-        state = scope.setdefault("state", {})
-        request_id = state.get("request_id", "-")
-        # A meter once the request is on its way to the provider; its row is kept in `finally`.
-        meter: UsageMeter | None = None
-        outcome = "cut_off"
-        try:
-            identity = await self.credentials.resolve(scope)
-            state["user_id"] = identity.owner.user_id
-            await runtime.limiter.check_rate(identity.owner.user_id)
-            await runtime.usage.quotas.check(identity.owner.user_id)
-            raw = await read_body(
-                receive,
-                limit=runtime.settings.max_body_bytes,
-                content_length=header(scope, b"content-length"),
-            )
+        async with Answering(runtime, scope, receive, send, what="chat completion") as answering:
+            identity, raw = await admit(runtime, self.credentials, scope, receive)
             request = parse_completion_request(raw)
-            async with runtime.limiter.stream_slot(identity.owner.user_id, request_id):
-                meter = usage_meter(scope, identity, request)
+            async with runtime.limiter.stream_slot(identity.owner.user_id, answering.request_id):
+                answering.meter = meter = meter_for(
+                    scope, identity, provider="", model=request.model, messages=request.messages
+                )
                 with runtime.metrics.active_answers.track_inprogress():
                     await until_disconnect(receive, self.answer(send, identity, request, meter))
-            outcome = "complete"
-            runtime.metrics.answers_complete.inc()
-        except ClientDisconnected:
-            outcome = state["outcome"] = "client_gone"
-            runtime.metrics.answers_client_gone.inc()
-            log.info("client went away; upstream request closed", extra={"request_id": request_id})
-        except StreamAborted as exc:
-            outcome = state["outcome"] = "cut_off"
-            runtime.metrics.answers_cut_off.inc()
-            log.warning("answer cut off mid-stream: %s", exc, extra={"request_id": request_id})
-        except ChatgateError as exc:
-            outcome = str(exc.status)
-            if exc.status >= 500:
-                log.warning("%s", exc.message, extra={"request_id": request_id})
-            await openai_error_response(exc)(scope, receive, send)
-        except Exception:
-            outcome = "500"
-            log.exception("chat completion failed", extra={"request_id": request_id})
-            await openai_error_response(ChatgateError())(scope, receive, send)
-        finally:
-            if meter is not None and meter.upstream_called:
-                runtime.usage.ledger.record(meter.finish(outcome))
+            answering.complete()
 
     async def answer(
         self, send: Send, identity: Identity, request: CompletionRequest, meter: UsageMeter
@@ -111,21 +79,6 @@ class CompletionsEndpoint:
         body = completion(model=request.model, completion_id=completion_id, events=events)
         await send({"type": "http.response.start", "status": 200, "headers": list(JSON_HEADERS)})
         await send({"type": "http.response.body", "body": orjson.dumps(body)})
-
-
-def usage_meter(scope: Scope, identity: Identity, request: CompletionRequest) -> UsageMeter:
-    """The request's meter; its provider and model are set once the name is resolved."""
-    owner = identity.owner
-    info = RequestInfo(
-        user_id=owner.user_id,
-        token_id=owner.token_id,
-        sign_in="token" if owner.token_id is not None else "supabase",
-        route=scope["path"],
-        provider="",
-        model=request.model,
-        request_id=scope["state"].get("request_id", "-"),
-    )
-    return UsageMeter(info, messages=request.messages)
 
 
 async def collect(reads: AsyncGenerator[list[Event], None]) -> list[Event]:

@@ -5,37 +5,32 @@ that have them in OpenAI's form (OpenAI, Azure, Mistral, custom models), with
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from chatgate.chat import resolve_access
-from chatgate.errors import ChatgateError, UpstreamError
+from chatgate.errors import UpstreamError
 from chatgate.identities import Identity
 from chatgate.providers.chat import ChatRequest
 from chatgate.providers.events import Usage
 from chatgate.runtime import Runtime
 from chatgate.upstream import post_for_json
-from chatgate.usage.meter import RequestInfo, UsageMeter
-from chatgate.v1.errors import InvalidField, openai_error_response
+from chatgate.usage.meter import UsageMeter
+from chatgate.v1.errors import InvalidField
 from chatgate.v1.names import resolve_model
-from chatgate.web.body import ClientDisconnected, read_body
+from chatgate.v1.request import load_request
+from chatgate.web.admission import admit, meter_for
 from chatgate.web.credentials import Credentials
-from chatgate.web.headers import header
+from chatgate.web.outcome import Answering
 
 log = logging.getLogger(__name__)
 
 
-def parse_embeddings_request(raw: bytes) -> dict[str, object]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidField(None, "We could not parse the JSON body of your request.") from None
-    if not isinstance(body, dict):
-        raise InvalidField(None, "The request body must be a JSON object.")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise InvalidField("model", "you must provide a model parameter")
+def parse_embeddings_request(raw: bytes) -> dict[str, Any]:
+    body = load_request(raw)
     if body.get("input") in (None, "", []):
         raise InvalidField("input", "'input' is a required property")
     return body
@@ -48,38 +43,15 @@ class EmbeddingsEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
-        request_id = scope.setdefault("state", {}).get("request_id", "-")
-        meter: UsageMeter | None = None
-        outcome = "cut_off"
-        try:
-            identity = await self.credentials.resolve(scope)
-            scope["state"]["user_id"] = identity.owner.user_id
-            await runtime.limiter.check_rate(identity.owner.user_id)
-            await runtime.usage.quotas.check(identity.owner.user_id)
-            raw = await read_body(
-                receive,
-                limit=runtime.settings.max_body_bytes,
-                content_length=header(scope, b"content-length"),
-            )
+        async with Answering(runtime, scope, receive, send, what="embeddings") as answering:
+            identity, raw = await admit(runtime, self.credentials, scope, receive)
             body = parse_embeddings_request(raw)
-            meter = UsageMeter(request_info(scope, identity, str(body["model"])), messages=[])
+            answering.meter = meter = meter_for(
+                scope, identity, provider="", model=str(body["model"])
+            )
             answer = await self.embeddings(identity, body, meter)
-            outcome = "complete"
+            answering.outcome = "complete"
             await Response(answer, media_type="application/json")(scope, receive, send)
-        except ClientDisconnected:
-            outcome = "client_gone"
-        except ChatgateError as exc:
-            outcome = str(exc.status)
-            if exc.status >= 500:
-                log.warning("%s", exc.message, extra={"request_id": request_id})
-            await openai_error_response(exc)(scope, receive, send)
-        except Exception:
-            outcome = "500"
-            log.exception("embeddings request failed", extra={"request_id": request_id})
-            await openai_error_response(ChatgateError())(scope, receive, send)
-        finally:
-            if meter is not None and meter.upstream_called:
-                runtime.usage.ledger.record(meter.finish(outcome))
 
     async def embeddings(
         self, identity: Identity, body: dict[str, object], meter: UsageMeter
@@ -119,16 +91,3 @@ class EmbeddingsEndpoint:
             if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
                 meter.count_events([Usage(usage["prompt_tokens"], 0)])
         return orjson.dumps(answer)
-
-
-def request_info(scope: Scope, identity: Identity, model: str) -> RequestInfo:
-    owner = identity.owner
-    return RequestInfo(
-        user_id=owner.user_id,
-        token_id=owner.token_id,
-        sign_in="token" if owner.token_id is not None else "supabase",
-        route=scope["path"],
-        provider="",
-        model=model,
-        request_id=scope["state"].get("request_id", "-"),
-    )

@@ -20,7 +20,8 @@ class CompletionRequest:
     include_usage: bool
 
 
-def parse_completion_request(raw: bytes) -> CompletionRequest:
+def load_request(raw: bytes) -> dict[str, Any]:
+    """A /v1 request body: a JSON object naming its model, or OpenAI's own refusals."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -30,6 +31,12 @@ def parse_completion_request(raw: bytes) -> CompletionRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidField("model", "you must provide a model parameter")
+    return body
+
+
+def parse_completion_request(raw: bytes) -> CompletionRequest:
+    body = load_request(raw)
+    model = body["model"]
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidField("messages", "messages must be a non-empty array of messages")

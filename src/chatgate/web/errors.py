@@ -41,10 +41,12 @@ def error_response(exc: ChatgateError, *, path: str = "") -> Response:
     )
 
 
-def unexpected_error_response(exc: BaseException, *, what: str, request_id: str) -> Response:
+def unexpected_error_response(
+    exc: BaseException, *, what: str, request_id: str, path: str = ""
+) -> Response:
     """A 500 that says nothing of the failure; the log has it all."""
     log.error("%s failed", what, exc_info=exc, extra={"request_id": request_id})
-    return error_response(ChatgateError())
+    return error_response(ChatgateError(), path=path)
 
 
 def as_chatgate_error(exc: Exception) -> ChatgateError | None:
