@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from fastapi import APIRouter, Request, Response
@@ -16,7 +15,7 @@ from chatgate.sessions import (
     close_session,
     open_session,
 )
-from chatgate.supabase.request_origin import Network
+from chatgate.supabase.request_origin import Network, is_trusted_proxy, last_forwarded
 from chatgate.web.credentials import Credentials
 
 router = APIRouter(tags=["session"])
@@ -97,14 +96,6 @@ def came_over_https(request: Request, trusted_proxies: Sequence[Network]) -> boo
     if request.url.scheme == "https":
         return True
     peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-proto")
-    if not forwarded or not peer or not trusted_proxies:
+    if not is_trusted_proxy(peer, trusted_proxies):
         return False
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    trusted = any(address in network for network in trusted_proxies)
-    return trusted and forwarded.rsplit(",", 1)[-1].strip().lower() == "https"
+    return (last_forwarded(request.headers.get("x-forwarded-proto")) or "").lower() == "https"

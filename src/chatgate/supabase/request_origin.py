@@ -37,7 +37,9 @@ def refuse_cross_site(
         if referer is None:
             return
         page = origin_of(referer) or "null"
-    own = _own_origin(headers=headers, scheme=scheme, trusted=_is_trusted(peer, trusted_proxies))
+    own = _own_origin(
+        headers=headers, scheme=scheme, trusted=is_trusted_proxy(peer, trusted_proxies)
+    )
     page_origin = origin_of(page)
     if page_origin is None:
         raise CrossSiteRequest()
@@ -70,16 +72,18 @@ def _own_origin(*, headers: Mapping[str, str], scheme: str, trusted: bool) -> st
     host = headers.get("host")
     if trusted:
         # The nearest proxy's value: the one it set, or the last it appended.
-        host = _last(headers.get("x-forwarded-host")) or host
-        scheme = _last(headers.get("x-forwarded-proto")) or scheme
+        host = last_forwarded(headers.get("x-forwarded-host")) or host
+        scheme = last_forwarded(headers.get("x-forwarded-proto")) or scheme
     return origin_of(f"{scheme}://{host}") if host else None
 
 
-def _last(value: str | None) -> str | None:
+def last_forwarded(value: str | None) -> str | None:
+    """The nearest proxy's value of a forwarded header: the one it set, or the last it added."""
     return value.rsplit(",", 1)[-1].strip() or None if value else None
 
 
-def _is_trusted(peer: str | None, trusted_proxies: Sequence[Network]) -> bool:
+def is_trusted_proxy(peer: str | None, trusted_proxies: Sequence[Network]) -> bool:
+    """Whether the connection's peer is a proxy whose forwarded headers are believed."""
     if not peer or not trusted_proxies:
         return False
     try:
