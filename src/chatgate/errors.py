@@ -15,6 +15,7 @@ ChatgateError
  |    +-- QuotaExceeded (429)
  +-- StoredKeyUnreadable (500)
  +-- ServiceUnavailable (503)
+ |    +-- AtConnectionLimit (503)
  |    +-- SigningKeysUnavailable (503)
  |    +-- ChatbotUiUnavailable (503)
  +-- UpstreamError (the upstream's own status)
@@ -136,6 +137,13 @@ class StoredKeyUnreadable(ChatgateError):
 class ServiceUnavailable(ChatgateError):
     status = 503
     message = "The database is unavailable; try again shortly"
+
+
+class AtConnectionLimit(ServiceUnavailable):
+    message = "The server is at its connection limit; try again shortly"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 class SigningKeysUnavailable(ServiceUnavailable):

@@ -22,19 +22,22 @@ import asyncio
 import logging
 import resource
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGI3Application
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from chatgate.errors import AtConnectionLimit
 from chatgate.settings import load_settings
+from chatgate.web.errors import error_response
 
 log = logging.getLogger(__name__)
 
 # Descriptors kept aside for what is not a client: upstream and database
 # connections, log files, the listening socket.
 RESERVED_DESCRIPTORS = 128
-BUSY_BODY = b'{"message":"The server is at its connection limit; try again shortly"}'
+# The answer to a newcomer past the cap: a Response is an ASGI app, built once.
+AT_LIMIT = cast(ASGI3Application, error_response(AtConnectionLimit()))
 
 
 def raise_open_file_limit() -> int:
@@ -88,7 +91,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         if self.refused:
             cycle.keep_alive = False
-            app = at_connection_limit
+            app = AT_LIMIT
         super()._start_asgi_task(cycle, app)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -145,21 +148,3 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         log.debug("closing a connection from %s: %s", self.client, why)
         if not self.transport.is_closing():
             self.transport.close()
-
-
-async def at_connection_limit(
-    _scope: Scope, _receive: ASGIReceiveCallable, send: ASGISendCallable
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(BUSY_BODY)).encode()),
-                (b"retry-after", b"1"),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": BUSY_BODY, "more_body": False})
