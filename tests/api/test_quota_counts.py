@@ -10,12 +10,11 @@ from pathlib import Path
 from chatgate.db.engine import make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database
-from chatgate.db.usage_queries import UsageRow, UsageStore
+from chatgate.db.usage_queries import UsageStore
 from chatgate.metrics import Metrics
 from chatgate.usage.ledger import Ledger
 from chatgate.usage.quotas import Period, Quotas
-
-COST = 100
+from tests.api.test_quotas_shared import COST, usage_row
 
 
 class SlowSums(UsageStore):
@@ -32,26 +31,6 @@ class SlowSums(UsageStore):
         return await super().token_sums(user_id=user_id, day=day, month_start=month_start)
 
 
-def row(user_id: int, number: int) -> UsageRow:
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        user_id=user_id,
-        token_id=None,
-        sign_in="token",
-        route="/api/chat/openai",
-        provider="openai",
-        model="gpt-4o",
-        prompt_tokens=COST // 2,
-        completion_tokens=COST // 2,
-        cached_tokens=0,
-        estimated=False,
-        outcome="complete",
-        ttfb_ms=1.0,
-        duration_ms=5.0,
-        request_id=f"r{number}",
-    )
-
-
 async def test_rows_written_during_the_quota_query_count_once(tmp_path: Path) -> None:
     db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
     await migrate(db.engine)
@@ -61,7 +40,7 @@ async def test_rows_written_during_the_quota_query_count_once(tmp_path: Path) ->
         ledger = Ledger(store, metrics=metrics, interval=3600)  # written only when told
         quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None)
         for number in range(6):
-            ledger.record(row(user.id, number))  # 600 tokens, not written yet
+            ledger.record(usage_row(user.id, number))  # 600 tokens, not written yet
 
         checking = asyncio.create_task(quotas.check(user.id))
         await store.asked.wait()  # the query has started, the 600 unwritten counted...

@@ -33,6 +33,27 @@ QUOTA = 1000
 COST = 100  # tokens per answer
 
 
+def usage_row(user_id: int, number: int) -> UsageRow:
+    """The row of one answer that cost COST tokens."""
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        user_id=user_id,
+        token_id=None,
+        sign_in="token",
+        route="/api/chat/openai",
+        provider="openai",
+        model="gpt-4o",
+        prompt_tokens=COST // 2,
+        completion_tokens=COST // 2,
+        cached_tokens=0,
+        estimated=False,
+        outcome="complete",
+        ttfb_ms=1.0,
+        duration_ms=5.0,
+        request_id=f"r{number}",
+    )
+
+
 @dataclass
 class Instance:
     db: Database
@@ -44,25 +65,7 @@ class Instance:
         """One chat request: the quota check, then its row once the answer is over."""
         await self.quotas.check(user_id)
         await asyncio.sleep(0.005)
-        self.ledger.record(
-            UsageRow(
-                created_at=datetime.now(UTC),
-                user_id=user_id,
-                token_id=None,
-                sign_in="token",
-                route="/api/chat/openai",
-                provider="openai",
-                model="gpt-4o",
-                prompt_tokens=COST // 2,
-                completion_tokens=COST // 2,
-                cached_tokens=0,
-                estimated=False,
-                outcome="complete",
-                ttfb_ms=1.0,
-                duration_ms=5.0,
-                request_id=f"r{number}",
-            )
-        )
+        self.ledger.record(usage_row(user_id, number))
 
     async def close(self) -> None:
         await self.ledger.stop()
