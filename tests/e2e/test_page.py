@@ -315,10 +315,12 @@ def answer_texts(page: Page, *, until_done: float) -> list[str]:
     deadline = time.monotonic() + until_done
     answer = page.locator("#chat-log li.assistant").last
     while time.monotonic() < deadline:
+        # The class is read before the text: an answer seen finished is read whole after.
+        finished = answer.count() and "streaming" not in (answer.get_attribute("class") or "")
         text = answer.text_content() or "" if answer.count() else ""
         if not seen or seen[-1] != text:
             seen.append(text)
-        if answer.count() and "streaming" not in (answer.get_attribute("class") or ""):
+        if finished:
             break
         time.sleep(0.03)
     return seen
