@@ -10,7 +10,7 @@ from pathlib import Path
 from chatgate.db.engine import make_engine
 from chatgate.db.migrate import migrate
 from chatgate.db.queries import Database
-from chatgate.db.usage_queries import UsageStore
+from chatgate.db.usage_queries import QuotaOverride, UsageStore
 from chatgate.metrics import Metrics
 from chatgate.usage.ledger import Ledger
 from chatgate.usage.quotas import Period, Quotas
@@ -50,5 +50,37 @@ async def test_rows_written_during_the_quota_query_count_once(tmp_path: Path) ->
 
         day_used, _ = await quotas.used(user.id, Period.at(datetime.now(UTC)))
         assert day_used == 6 * COST
+    finally:
+        await db.close()
+
+
+class CountedQuotas(UsageStore):
+    """The real store, counting the quota reads that reach the database."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.quota_reads = 0
+
+    async def get_quota(self, *, user_id: int) -> QuotaOverride | None:
+        self.quota_reads += 1
+        await asyncio.sleep(0.01)  # long enough for the whole burst to arrive meanwhile
+        return await super().get_quota(user_id=user_id)
+
+
+async def test_a_burst_of_requests_reads_a_users_quota_once(tmp_path: Path) -> None:
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
+    await migrate(db.engine)
+    try:
+        user = await db.create_user(username="alice")
+        store, metrics = CountedQuotas(db), Metrics()
+        ledger = Ledger(store, metrics=metrics, interval=3600)
+        quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=None, per_month=None)
+
+        await asyncio.gather(*(quotas.check(user.id) for _ in range(500)))
+        assert store.quota_reads == 1
+
+        quotas.forget(user.id)  # the quota was changed: read again
+        await asyncio.gather(*(quotas.check(user.id) for _ in range(500)))
+        assert store.quota_reads == 2
     finally:
         await db.close()

@@ -116,6 +116,7 @@ class Quotas:
         self.cache_seconds = cache_seconds
         self.clock = clock
         self._limits: dict[int, tuple[float, Limits]] = {}
+        self._limits_loading: dict[int, asyncio.Future[Limits]] = {}
         self._used: dict[int, _Used] = {}
         self._loading: dict[int, tuple[_Used, asyncio.Future[_Used]]] = {}
         ledger.listeners.append(self._on_row)
@@ -146,16 +147,34 @@ class Quotas:
         cached = self._limits.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
+        # One query per user at a time: a burst of requests after the entry
+        # expired waits for it rather than asking the database a thousand times.
+        loading = self._limits_loading.get(user_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Limits] = asyncio.get_running_loop().create_future()
+        self._limits_loading[user_id] = future
         try:
-            override = await self.store.get_quota(user_id=user_id)
-        except ServiceUnavailable:
-            # The database is down: what it said a moment ago, or the defaults
-            # (a quota never turns an outage into refused answers).
-            return cached[1] if cached else Limits(self.per_day, self.per_month)
-        limits = effective_limits(override, per_day=self.per_day, per_month=self.per_month)
-        if limits == NO_LIMITS:
-            limits = NO_LIMITS
-        self._limits[user_id] = (now + self.cache_seconds, limits)
+            try:
+                override = await self.store.get_quota(user_id=user_id)
+            except ServiceUnavailable:
+                # The database is down: what it said a moment ago, or the defaults
+                # (a quota never turns an outage into refused answers).
+                limits = cached[1] if cached else Limits(self.per_day, self.per_month)
+            else:
+                limits = effective_limits(override, per_day=self.per_day, per_month=self.per_month)
+                if limits == NO_LIMITS:
+                    limits = NO_LIMITS
+                if self._limits_loading.get(user_id) is future:  # not forgotten meanwhile
+                    self._limits[user_id] = (time.monotonic() + self.cache_seconds, limits)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a load nobody else waits for is not an error
+            raise
+        finally:
+            if self._limits_loading.get(user_id) is future:
+                del self._limits_loading[user_id]
+        future.set_result(limits)
         return limits
 
     async def used(self, user_id: int, period: Period) -> tuple[int, int]:
@@ -236,6 +255,7 @@ class Quotas:
     def forget(self, user_id: int) -> None:
         """Read the user's quotas again on the next check (they were changed)."""
         self._limits.pop(user_id, None)
+        self._limits_loading.pop(user_id, None)  # a query under way may predate the change
 
     def _on_row(self, row: UsageRow) -> None:
         tokens = row.total_tokens
