@@ -77,6 +77,7 @@ async def test_request_reaches_openai_as_the_seed_sends_it(gate: Gate) -> None:
     }
     assert sent["headers"]["Authorization"] == "Bearer sk-payload-0009"
     assert sent["headers"]["OpenAI-Organization"] == "org-payload"
+    assert sent["headers"]["User-Agent"] == "chatgate"  # what the provider's logs show
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,8 @@ def new_session(destinations: DestinationPolicy | None = None) -> aiohttp.Client
         timeout=aiohttp.ClientTimeout(total=None),
         json_serialize=lambda obj: orjson.dumps(obj).decode(),
         auto_decompress=True,
-        skip_auto_headers=("User-Agent",),
+        # Set here rather than skipped: a skip list makes aiohttp build a header
+        # dict on every request, where a default header costs nothing.
         headers={"User-Agent": "chatgate"},
         middlewares=(literal_address_guard(policy),) if guarded else (),
     )
