@@ -73,6 +73,8 @@ class ChunkRelay:
         "provider_name",
         "read_event",
         "tally",
+        "upstream_model",
+        "upstream_model_field",
     )
 
     def __init__(
@@ -87,6 +89,9 @@ class ChunkRelay:
     ) -> None:
         self.model = model
         self.model_field = b'"model":' + orjson.dumps(model)
+        # The upstream's name for the model, the same in every chunk: encoded once.
+        self.upstream_model: str | None = None
+        self.upstream_model_field = b""
         self.include_usage = include_usage
         self.read_event = read_event
         self.end_marker = end_marker
@@ -121,7 +126,9 @@ class ChunkRelay:
                 continue
             if not self.include_usage and chunk.get("choices") == [] and "usage" in chunk:
                 continue
-            out += b"data: " + self.renamed(payload, chunk) + b"\n\n"
+            out += b"data: "
+            out += self.renamed(payload, chunk)
+            out += b"\n\n"
         return bytes(out), None, ended
 
     def renamed(self, payload: bytes | bytearray, chunk: dict[str, Any]) -> bytes:
@@ -130,7 +137,10 @@ class ChunkRelay:
         escaped, so ``"model":"..."`` is the key itself), else re-encoded."""
         upstream_model = chunk.get("model")
         if isinstance(upstream_model, str):
-            written = b'"model":' + orjson.dumps(upstream_model)
+            if upstream_model != self.upstream_model:
+                self.upstream_model = upstream_model
+                self.upstream_model_field = b'"model":' + orjson.dumps(upstream_model)
+            written = self.upstream_model_field
             if payload.count(written) == 1:
                 return bytes(payload).replace(written, self.model_field)
         chunk["model"] = self.model
