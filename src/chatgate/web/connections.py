@@ -24,7 +24,7 @@ import resource
 from functools import cache
 from typing import Any, ClassVar, cast
 
-from uvicorn._types import ASGI3Application
+from uvicorn._types import ASGI3Application, ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from chatgate.errors import AtConnectionLimit
@@ -68,6 +68,77 @@ def connection_bounds() -> tuple[float, float, int]:
     return settings.header_timeout, settings.body_timeout, max_connections
 
 
+class _Kept:
+    """Stands in for the transport while a response's head is written: keeps it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+class _Prefixed:
+    """Stands in for the transport while the first body chunk is written: the
+    kept head goes out in front of it, in the same write."""
+
+    __slots__ = ("prefix", "transport")
+
+    def __init__(self, transport: asyncio.Transport, prefix: bytes) -> None:
+        self.transport = transport
+        self.prefix = prefix
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(self.prefix + data)
+        self.prefix = b""
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def flush(self) -> None:
+        if self.prefix:
+            self.transport.write(self.prefix)
+            self.prefix = b""
+
+
+class HeadWithFirstChunk(RequestResponseCycle):
+    """uvicorn's request cycle, writing a response's head together with its first
+    body chunk: one system call and one TCP segment instead of two for every
+    answer. A chat answer's head is sent only once its first text is in hand,
+    so holding the head back never delays it."""
+
+    kept_head = b""
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "http.response.start" and not self.response_started:
+            transport, kept = self.transport, _Kept()
+            self.transport = cast(asyncio.Transport, kept)
+            try:
+                await super().send(message)
+            finally:
+                self.transport = transport
+            self.kept_head = kept.data
+            return
+        if not self.kept_head:
+            await super().send(message)
+            return
+        transport, prefixed = self.transport, _Prefixed(self.transport, self.kept_head)
+        self.kept_head = b""
+        self.transport = cast(asyncio.Transport, prefixed)
+        try:
+            await super().send(message)
+        finally:
+            self.transport = transport
+            if not self.disconnected:
+                prefixed.flush()  # a HEAD request's answer writes no body
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines and a connection cap."""
 
@@ -89,6 +160,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._await_headers()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # uvicorn builds the cycle by its own class name; its subclass takes over here.
+        cycle.__class__ = HeadWithFirstChunk
         if self.refused:
             cycle.keep_alive = False
             app = AT_LIMIT
