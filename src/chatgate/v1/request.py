@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from chatgate.v1.errors import InvalidField
+from chatgate.errors import InvalidField
 
 
 @dataclass(frozen=True, slots=True)
