@@ -93,17 +93,19 @@ async def add_model(
     sharing: str,
     api_key: str = "sk-model",
     base_url: str = "http://llm.local:11434/v1/",
+    name: str = "Llama",
 ) -> str:
     conn = await asyncpg.connect(url)
     try:
         model_id = await conn.fetchval(
             "INSERT INTO public.models (user_id, sharing, api_key, base_url, description,"
             " model_id, name, context_length) VALUES ($1, $2, $3, $4,"
-            " '', ' llama3.1:8b ', 'Llama', 8192) RETURNING id",
+            " '', ' llama3.1:8b ', $5, 8192) RETURNING id",
             uuid.UUID(owner),
             sharing,
             api_key,
             base_url,
+            name,
         )
     finally:
         await conn.close()

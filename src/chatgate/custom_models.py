@@ -104,6 +104,16 @@ class CustomModel:
         return self.key
 
 
+@dataclass(frozen=True, slots=True)
+class ListedCustomModel:
+    """What a list of a user's custom models shows of one, wherever it is kept
+    (chatgate's own table, or Chatbot UI's)."""
+
+    id: str
+    name: str
+    created_at: datetime | None  # None: not known
+
+
 def seal_context(user_id: int, custom_model_id: str) -> str:
     return f"custom_model:{user_id}:{custom_model_id}"
 

@@ -3,6 +3,7 @@
 ChatgateError
  +-- BadRequest (400)
  |    +-- ApiKeyNotFound (400)
+ |    +-- InvalidField (400, naming the request field)
  +-- NotAuthenticated (401)
  +-- Forbidden (403)
  |    +-- CrossSiteRequest (403)
@@ -55,6 +56,15 @@ class ApiKeyNotFound(BadRequest):
         super().__init__(
             f"{provider_name} API Key not found. Please set it in your profile settings."
         )
+
+
+class InvalidField(BadRequest):
+    """A request field that is missing, or has a type or value that cannot be
+    taken (OpenAI's API names it as the error's ``param``)."""
+
+    def __init__(self, param: str | None, message: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class NotAuthenticated(ChatgateError):

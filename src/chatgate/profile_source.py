@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from chatgate.custom_models import load_custom_model
+from chatgate.custom_models import ListedCustomModel, list_custom_models, load_custom_model
 from chatgate.db.queries import TokenOwner
 from chatgate.errors import CustomModelsManagedInChatbotUi, ProfilesManagedInChatbotUi
 from chatgate.profiles import ServerProfile, load_profile
@@ -51,6 +51,15 @@ def refuse_custom_model_change(runtime: Runtime, owner: TokenOwner) -> None:
     come from there (one made here would never be used)."""
     if chatbot_ui_store(runtime, owner) is not None:
         raise CustomModelsManagedInChatbotUi()
+
+
+async def list_user_custom_models(runtime: Runtime, owner: TokenOwner) -> list[ListedCustomModel]:
+    """The custom models the user made, where they made them, oldest first."""
+    store = chatbot_ui_store(runtime, owner)
+    if store is not None and owner.subject is not None:
+        return await store.list_custom_models(subject=owner.subject)
+    own = await list_custom_models(db=runtime.db, keyring=runtime.keyring, user_id=owner.user_id)
+    return [ListedCustomModel(id=m.id, name=m.name, created_at=m.created_at) for m in own]
 
 
 async def load_user_custom_model(

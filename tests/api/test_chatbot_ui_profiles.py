@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import openai
 import pytest
 from pydantic import SecretStr
 
 from chatgate.fake import reply_pieces
 from tests.api.conftest import CHAT_PATH, Gate, OpenGate, auth, chat_body
+from tests.api.test_v1 import sdk
 from tests.chatbot_ui_database import ADD_GROQ, SCHEMA, add_model, database, set_key, sign_up
 from tests.supabase_session import SECRET, SUPABASE_URL, access_token, plain_session_cookie
 
@@ -216,3 +218,27 @@ async def test_custom_models_are_made_in_chatbot_ui_not_here(
     response = await gate.client.post("/api/models", json=body, headers=cookie_of(subject))
     assert response.status_code == 409
     assert response.json() == {"message": "Custom models are managed in Chatbot UI"}
+
+
+async def test_v1_lists_and_answers_with_the_custom_models_made_in_chatbot_ui(
+    gate: Gate, current_schema: str
+) -> None:
+    caller, other = await sign_up(current_schema), await sign_up(current_schema)
+    await add_model(
+        current_schema, owner=caller, sharing="private", base_url=gate.upstream.url + "/"
+    )
+    await add_model(current_schema, owner=other, sharing="public", name="Shared")
+    async with sdk(gate, access_token(caller)) as client:
+        listed = [model.id for model in (await client.models.list()).data]
+        answer = await client.chat.completions.create(
+            model="custom/Llama", messages=[{"role": "user", "content": "Hello"}]
+        )
+        with pytest.raises(openai.NotFoundError):
+            await client.chat.completions.create(
+                model="custom/Shared", messages=[{"role": "user", "content": "Hello"}]
+            )
+    assert listed == ["custom/Llama"]
+    assert answer.choices[0].message.content == FULL_ANSWER
+    request = await gate.upstream.last_request()
+    assert request["headers"]["Authorization"] == "Bearer sk-model"
+    assert request["body"]["model"] == "llama3.1:8b"

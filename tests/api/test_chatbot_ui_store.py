@@ -168,6 +168,23 @@ async def test_a_shared_model_may_be_used_by_anyone_signed_in(
     assert model.api_key is None  # '' is a server that needs no key
 
 
+async def test_a_users_own_custom_models_are_listed_oldest_first(
+    store: ChatbotUiStore, current_schema: str
+) -> None:
+    owner, other = await sign_up(current_schema), await sign_up(current_schema)
+    first = await add_model(current_schema, owner=owner, sharing="private", name="Llama")
+    second = await add_model(current_schema, owner=owner, sharing="public", name="Qwen")
+    await add_model(current_schema, owner=other, sharing="public", name="Theirs")
+    await add_model(current_schema, owner=other, sharing="private", name="Secret")
+    # The other user's models, shared or not, are theirs: in their list only.
+    listed = await store.list_custom_models(subject=owner.upper())
+    assert [(model.id, model.name) for model in listed] == [(first, "Llama"), (second, "Qwen")]
+    assert all(model.created_at is not None for model in listed)
+    theirs = await store.list_custom_models(subject=other)
+    assert [model.name for model in theirs] == ["Theirs", "Secret"]
+    assert await store.list_custom_models(subject="not-a-uuid") == []
+
+
 @pytest.mark.parametrize(
     "custom_model_id", [str(uuid.uuid4()), "not-a-uuid", "", "1; DROP TABLE models", "9" * 100]
 )
@@ -210,8 +227,8 @@ GRANT SELECT (user_id, openai_api_key, openai_organization_id, anthropic_api_key
     openrouter_api_key, azure_openai_api_key, azure_openai_endpoint,
     azure_openai_35_turbo_id, azure_openai_45_turbo_id, azure_openai_45_vision_id,
     azure_openai_embeddings_id) ON public.profiles TO {role};
-GRANT SELECT (id, user_id, sharing, base_url, api_key, model_id, name, context_length)
-    ON public.models TO {role};
+GRANT SELECT (id, user_id, sharing, base_url, api_key, model_id, name, context_length,
+    created_at) ON public.models TO {role};
 """
 
 
@@ -234,6 +251,8 @@ async def test_a_role_reading_only_the_named_columns_is_enough(
                 assert profile.values["openai_api_key"].get_secret_value() == "sk-granted"
                 model = await store.load_custom_model(subject=subject, custom_model_id=owner_model)
                 assert model.model_id == "llama3.1:8b"
+                listed = await store.list_custom_models(subject=subject)
+                assert [(m.id, m.name) for m in listed] == [(owner_model, "Llama")]
             else:
                 with pytest.raises(NotFound):
                     await store.load_profile(user_id=1, subject=subject, provider_env=NO_ENV)
@@ -242,3 +261,27 @@ async def test_a_role_reading_only_the_named_columns_is_enough(
     finally:
         await conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
         await conn.close()
+
+
+async def test_a_role_granted_before_created_at_was_read_still_lists(current_schema: str) -> None:
+    # The grant an earlier README gave: every column but created_at.
+    role = "chatgate_reader_" + secrets.token_hex(4)
+    grants = READER_GRANTS.replace(",\n    created_at)", ")").format(role=role)
+    assert "created_at" not in grants
+    conn = await asyncpg.connect(current_schema)
+    try:
+        await conn.execute(f"CREATE ROLE {role} LOGIN BYPASSRLS")
+        await conn.execute(grants)
+        subject = await sign_up(current_schema)
+        first = await add_model(current_schema, owner=subject, sharing="private", name="B")
+        second = await add_model(current_schema, owner=subject, sharing="private", name="A")
+        store = await open_store(current_schema.replace("postgres@", f"{role}@"))
+        try:
+            listed = await store.list_custom_models(subject=subject)
+        finally:
+            await store.close()
+    finally:
+        await conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        await conn.close()
+    assert {(m.id, m.name) for m in listed} == {(first, "B"), (second, "A")}
+    assert all(m.created_at is None for m in listed)

@@ -319,3 +319,85 @@ async def test_azure_answers_from_the_models_deployment(gate: Gate) -> None:
     sent = await gate.upstream.last_request()
     assert sent["path"].startswith("/openai/deployments/team-4o/chat/completions?api-version=")
     assert sent["headers"]["api-key"] == "az-v1-0015"
+
+
+# Several choices at once (n) ---------------------------------------------------------
+
+
+async def test_several_choices_without_streaming_are_each_assembled(gate: Gate) -> None:
+    token = await gate.create_user(openai_key="sk-v1-n-0016")
+    async with sdk(gate, token) as client:
+        answer = await client.chat.completions.create(
+            model="openai/gpt-4o", messages=ask("#fake chunks=3 finish=stop,length"), n=2
+        )
+    assert (await gate.upstream.last_request())["body"]["n"] == 2
+    assert [choice.index for choice in answer.choices] == [0, 1]
+    assert [choice.message.content for choice in answer.choices] == [
+        "".join(reply_pieces(3)),
+        "".join(reply_pieces(3, choice=1)),
+    ]
+    assert [choice.finish_reason for choice in answer.choices] == ["stop", "length"]
+    assert answer.usage is not None
+    assert (answer.usage.completion_tokens, answer.usage.total_tokens) == (18, 23)
+
+
+async def test_several_choices_each_keep_their_tool_calls(gate: Gate) -> None:
+    token = await gate.create_user(openai_key="sk-v1-n-0017")
+    async with sdk(gate, token) as client:
+        answer = await client.chat.completions.create(
+            model="openai/gpt-4o",
+            messages=ask("#fake tool=get_weather chunks=0"),
+            tools=[WEATHER_TOOL],
+            n=3,
+        )
+    assert len(answer.choices) == 3
+    for index, choice in enumerate(answer.choices):
+        assert choice.finish_reason == "tool_calls"
+        assert choice.message.content is None
+        calls = choice.message.tool_calls
+        assert calls is not None
+        assert len(calls) == 1
+        call = calls[0]
+        assert call.type == "function"
+        assert (call.id, call.function.name) == (f"call_fake{index}", "get_weather")
+        assert call.function.arguments == '{"city": "Paris"}'
+
+
+async def test_several_choices_stream_each_under_its_index(gate: Gate) -> None:
+    token = await gate.create_user(groq_api_key="gsk-v1-n-0018")
+    async with sdk(gate, token) as client:
+        stream = await client.chat.completions.create(
+            model="groq/llama-3.3-70b-versatile",
+            messages=ask("#fake chunks=4 finish=length,stop"),
+            n=2,
+            stream=True,
+        )
+        chunks = [chunk async for chunk in stream]
+    with_choices = [chunk for chunk in chunks if chunk.choices]
+    # OpenAI's shape: one choice a chunk, each step once for every index.
+    assert all(len(chunk.choices) == 1 for chunk in with_choices)
+    indexes = [chunk.choices[0].index for chunk in with_choices]
+    assert indexes[:4] == [0, 1, 0, 1]
+    texts = {
+        index: "".join(
+            c.choices[0].delta.content or "" for c in with_choices if c.choices[0].index == index
+        )
+        for index in (0, 1)
+    }
+    assert texts == {0: "".join(reply_pieces(4)), 1: "".join(reply_pieces(4, choice=1))}
+    finishes = {c.choices[0].index: c.choices[0].finish_reason for c in with_choices}
+    assert finishes == {0: "length", 1: "stop"}
+    assert {c.model for c in chunks} == {"groq/llama-3.3-70b-versatile"}
+
+
+async def test_n_that_is_not_a_whole_number_names_the_field(gate: Gate) -> None:
+    token = await gate.create_user(openai_key="sk-v1-n-0019")
+    for n in (0, -1, 1.5, "2", True):
+        response = await gate.client.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": ask(), "n": n},
+            headers=auth(token),
+        )
+        assert response.status_code == 400, n
+        assert response.json()["error"]["param"] == "n"
+    assert await gate.upstream.requests() == []

@@ -3,6 +3,8 @@ events back into OpenAI's chunks, seen through the openai SDK."""
 
 from __future__ import annotations
 
+import openai
+import pytest
 from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 
 from chatgate.fake import reply_pieces
@@ -163,3 +165,46 @@ async def test_stop_reasons_in_openai_words(gate: Gate) -> None:
                 model=MODEL, messages=ask(f"#fake finish={directive} chunks=1")
             )
             assert answer.choices[0].finish_reason == reason
+
+
+async def test_one_choice_only(gate: Gate) -> None:
+    token = await gate.create_user(anthropic_api_key="sk-ant-v1-0006")
+    async with sdk(gate, token) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(model=MODEL, messages=ask(), n=2)
+        answer = await client.chat.completions.create(model=MODEL, messages=ask(), n=1)
+    assert refused.value.param == "n"
+    assert refused.value.code is None
+    assert "Anthropic" in refused.value.message
+    assert answer.choices[0].message.content == FULL_ANSWER
+    assert len(await gate.upstream.requests()) == 1  # the refused one never left
+
+
+async def test_json_output_is_asked_with_a_schema_or_refused(gate: Gate) -> None:
+    token = await gate.create_user(anthropic_api_key="sk-ant-v1-0007")
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    async with sdk(gate, token) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(
+                model=MODEL, messages=ask(), response_format={"type": "json_object"}
+            )
+        assert await gate.upstream.requests() == []
+        await client.chat.completions.create(
+            model=MODEL,
+            messages=ask(),
+            response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}},
+        )
+        sent = (await gate.upstream.last_request())["body"]
+        await client.chat.completions.create(
+            model=MODEL, messages=ask(), response_format={"type": "text"}
+        )
+        plain = (await gate.upstream.last_request())["body"]
+    assert refused.value.param == "response_format"
+    assert "Anthropic" in refused.value.message
+    assert sent["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    assert "output_config" not in plain

@@ -3,10 +3,12 @@ candidate chunks back into OpenAI's chunks, seen through the openai SDK."""
 
 from __future__ import annotations
 
+import openai
+import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from chatgate.fake import reply_pieces
-from tests.api.conftest import Gate
+from tests.api.conftest import Gate, auth
 from tests.api.test_v1 import WEATHER_TOOL, ask, sdk
 
 FULL_ANSWER = "".join(reply_pieces(12))
@@ -130,3 +132,46 @@ async def test_stop_reasons_in_openai_words(gate: Gate) -> None:
                 model=MODEL, messages=ask(f"#fake finish={directive} chunks=1")
             )
             assert answer.choices[0].finish_reason == reason
+
+
+async def test_one_candidate_only(gate: Gate) -> None:
+    token = await gate.create_user(google_gemini_api_key="gem-v1-0005")
+    async with sdk(gate, token) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(model=MODEL, messages=ask(), n=3, stream=True)
+        answer = await client.chat.completions.create(model=MODEL, messages=ask(), n=1)
+    assert refused.value.param == "n"
+    assert "Google Gemini" in refused.value.message
+    assert answer.choices[0].message.content == FULL_ANSWER
+    sent = (await gate.upstream.last_request())["body"]
+    assert "candidateCount" not in sent.get("generationConfig", {})
+    assert len(await gate.upstream.requests()) == 1  # the refused one never left
+
+
+async def test_a_json_schema_goes_as_gemini_takes_json_schema(gate: Gate) -> None:
+    token = await gate.create_user(google_gemini_api_key="gem-v1-0006")
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": ["string", "null"]}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    async with sdk(gate, token) as client:
+        await client.chat.completions.create(
+            model=MODEL,
+            messages=ask(),
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "c", "schema": schema, "strict": True},
+            },
+        )
+        config = (await gate.upstream.last_request())["body"]["generationConfig"]
+    refused = await gate.client.post(
+        "/v1/chat/completions",
+        json={"model": MODEL, "messages": ask(), "response_format": {"type": "yaml"}},
+        headers=auth(token),
+    )
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == schema
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "response_format"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -70,3 +71,35 @@ async def test_keepalives_fill_the_wait_before_the_first_text(fake: TestServer) 
 async def test_redirect_answers_with_the_location_asked_for(fake: TestServer) -> None:
     status, headers, _ = await chat(fake, "redirect=file:///etc/passwd redirect_status=303")
     assert (status, headers["Location"]) == (303, "file:///etc/passwd")
+
+
+async def test_several_choices_stream_as_openai_streams_them(fake: TestServer) -> None:
+    body = {"model": "gpt-4o", "messages": messages("#fake finish=length"), "stream": True, "n": 2}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            fake.make_url("/v1/chat/completions"), json=body, headers={"Authorization": "Bearer k"}
+        ) as response,
+    ):
+        text = await response.text()
+    events = [json.loads(line[6:]) for line in text.split("\n\n") if line.startswith("data: {")]
+    steps = [
+        (choice["index"], choice["delta"].get("content"), choice["finish_reason"])
+        for event in events
+        for choice in event["choices"]
+    ]
+    assert all(len(event["choices"]) <= 1 for event in events)
+    # The opening role, three words, the finish: every step once for each choice.
+    assert steps == [
+        (0, "", None),
+        (1, "", None),
+        (0, "This ", None),
+        (1, "is ", None),
+        (0, "is ", None),
+        (1, "a ", None),
+        (0, "a ", None),
+        (1, "streamed ", None),
+        (0, None, "length"),
+        (1, None, "length"),
+    ]
+    assert events[-1]["usage"]["completion_tokens"] == 18

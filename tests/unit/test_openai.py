@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from chatgate.errors import UpstreamError
 from chatgate.providers import openai
 from chatgate.providers.chat import Access, AnswerEnd, ChatRequest
-from chatgate.providers.events import Event, Finish, Usage
+from chatgate.providers.events import ChoiceText, Event, Finish, ToolCallPart, Usage
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -103,7 +103,7 @@ def test_in_band_errors_raise(event: dict[str, Any]) -> None:
         openai.delta_text(event)
 
 
-def test_read_chunk_reads_the_first_choice_and_the_usage() -> None:
+def test_read_chunk_reads_each_choice_and_the_usage() -> None:
     events: list[Event] = []
     chunk = {
         "choices": [
@@ -112,13 +112,34 @@ def test_read_chunk_reads_the_first_choice_and_the_usage() -> None:
         ]
     }
     assert openai.read_chunk(chunk, events) is False
-    assert events == ["Hi"]
+    assert events == ["Hi", ChoiceText(1, "Hello")]
     last = {
         "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 4},
     }
     assert openai.read_chunk(last, events) is True
-    assert events[1:] == [Finish("length"), Usage(3, 4)]
+    assert events[2:] == [Finish("length"), Usage(3, 4)]
+
+
+def test_an_answer_of_several_choices_ends_when_each_has_finished() -> None:
+    read, events = openai.chunk_reader(2), list[Event]()
+
+    def finish(index: int) -> dict[str, Any]:
+        return {"choices": [{"index": index, "delta": {}, "finish_reason": "stop"}]}
+
+    call = {"index": 0, "id": "call_1", "function": {"name": "f", "arguments": ""}}
+    tool = {"choices": [{"index": 1, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+    assert read(tool, events) is False
+    assert read(finish(1), events) is False  # choice 0 is still being written
+    assert read(finish(1), events) is False
+    assert read(finish(0), events) is True
+    assert events == [
+        ToolCallPart(index=0, id="call_1", name="f", choice=1),
+        Finish("stop", choice=1),
+        Finish("stop", choice=1),
+        Finish("stop"),
+    ]
+    assert openai.chunk_reader(1) is openai.read_chunk
 
 
 def test_read_chunk_reads_groqs_usage() -> None:

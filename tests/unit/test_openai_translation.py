@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chatgate.errors import BadRequest
+from chatgate.errors import BadRequest, InvalidField
 from chatgate.providers import anthropic_openai, google_openai
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage
 
@@ -89,3 +89,49 @@ def test_anthropic_tool_indexes_count_from_zero_whatever_the_block_index() -> No
         ToolCallPart(index=0, arguments="{}"),
         Finish("tool_calls"),
     ]
+
+
+ASK = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_object"},
+        {"type": "json_schema", "json_schema": {"name": "no_schema"}},
+        {"type": "yaml"},
+        "json",
+    ],
+)
+def test_anthropic_refuses_json_it_cannot_promise(response_format: Any) -> None:
+    body = {"messages": ASK, "response_format": response_format}
+    with pytest.raises(InvalidField) as refused:
+        anthropic_openai.translate_request(body, "claude-sonnet-4-5")
+    assert refused.value.param == "response_format"
+
+
+@pytest.mark.parametrize(
+    ("response_format", "config"),
+    [
+        ({"type": "text"}, {}),
+        ({"type": "json_object"}, {"responseMimeType": "application/json"}),
+        (
+            {"type": "json_schema", "json_schema": {"name": "no_schema"}},
+            {"responseMimeType": "application/json"},
+        ),
+    ],
+)
+def test_gemini_response_formats(response_format: Any, config: dict[str, Any]) -> None:
+    body = {"messages": ASK, "response_format": response_format}
+    payload = google_openai.translate_request(body, "gemini-2.0-flash")
+    assert payload.get("generationConfig", {}) == config
+
+
+@pytest.mark.parametrize(
+    "translate", [anthropic_openai.translate_request, google_openai.translate_request]
+)
+def test_more_than_one_choice_is_refused(translate: Any) -> None:
+    translate({"messages": ASK, "n": 1}, "m")
+    with pytest.raises(InvalidField) as refused:
+        translate({"messages": ASK, "n": 2}, "m")
+    assert refused.value.param == "n"

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -42,6 +43,13 @@ class ChatbotUiModelRow:
     model_id: str
     name: str
     context_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatbotUiModelName:
+    id: uuid.UUID
+    name: str
+    created_at: datetime | None  # None: the role may not read it
 
 
 class ChatbotUiDatabase:
@@ -103,6 +111,22 @@ class ChatbotUiDatabase:
             context_length=row.get("context_length") or DEFAULT_CONTEXT_LENGTH,
         )
 
+    async def models_of(self, *, user_id: uuid.UUID) -> list[ChatbotUiModelName]:
+        """The models ``user_id`` owns, oldest first (by id where their dates cannot be read)."""
+        models = self._models
+        if models is None:
+            self._started(self._profiles)
+            return []
+        created = [models.c.created_at] if "created_at" in models.c else []
+        query = (
+            sa.select(models.c.id, models.c.name, *created)
+            .where(models.c.user_id == user_id)
+            .order_by(*created, models.c.id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [ChatbotUiModelName(row["id"], row["name"], row.get("created_at")) for row in rows]
+
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         try:
@@ -149,5 +173,7 @@ def _models_table(present: set[str]) -> sa.TableClause | None:
         sa.column("user_id", sa.Uuid),
         *[sa.column(name, sa.Text) for name in MODEL_COLUMNS[2:]],
         *([sa.column("context_length", sa.Integer)] if "context_length" in present else []),
+        # The order of a user's list; a role granted only an older README's columns lacks it.
+        *([sa.column("created_at", sa.DateTime(timezone=True))] if "created_at" in present else []),
         schema="public",
     )

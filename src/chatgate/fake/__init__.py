@@ -25,9 +25,14 @@ keepalive_ms=K   with first_byte_delay_ms: send keep-alive comments every K ms m
 no_end=1         close the answer cleanly without the provider's end event
 redirect=URL [redirect_status=N]  answer with a redirect there (307 by default)
 tool=NAME        end the answer with a call of tool NAME (arguments {"city": "Paris"})
-finish=REASON    the provider's own stop reason for the answer's end
+finish=REASON    the provider's own stop reason for the answer's end (OpenAI's wire:
+                 REASON,REASON,... one a choice when the request asks for n of them)
 cached=N         report N prompt tokens read from the cache (Anthropic: and 3 written)
 thoughts=N       (Gemini) report N thinking tokens
+
+A request to OpenAI's wire with ``n`` > 1 is answered with that many choices,
+streamed as OpenAI streams them: one chunk per choice at every step, choice k's
+words starting k further along (``reply_pieces(count, choice=k)``).
 
 GET /_fake/requests lists what it received (path, headers, body); DELETE
 clears the list. GET /_fake/stats counts streams (open, completed, and cut

@@ -48,9 +48,14 @@ class Wire(Protocol):
     def epilogue(self) -> list[bytes]: ...
 
 
-def reply_pieces(count: int) -> list[str]:
-    """The answer the fake streams: ``count`` pieces, one word each."""
-    return [WORDS[i % len(WORDS)] + " " for i in range(count)]
+def reply_pieces(count: int, *, choice: int = 0) -> list[str]:
+    """The answer the fake streams: ``count`` pieces, one word each; the answer
+    of choice ``k`` (OpenAI's ``n``) starts ``k`` words further along."""
+    return [reply_piece(position, choice=choice) for position in range(count)]
+
+
+def reply_piece(position: int, *, choice: int = 0) -> str:
+    return WORDS[(position + choice) % len(WORDS)] + " "
 
 
 def json_response(status: int, body: Any) -> web.Response:

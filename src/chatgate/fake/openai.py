@@ -16,6 +16,7 @@ from chatgate.fake.answer import (
     json_response,
     key_is_bad,
     read_json,
+    reply_piece,
     reply_pieces,
     sse,
     stream_answer,
@@ -53,34 +54,53 @@ def message_text(message: Any) -> str:
 
 
 class OpenAIWire:
+    """With ``n`` > 1, as OpenAI streams several choices: every step is one chunk
+    per choice, each chunk holding that one choice under its ``index``."""
+
     def __init__(self, model: str, completion_id: str) -> None:
         self.model = model
         self.completion_id = completion_id
         self.created = int(time.time())
+        self.choices = 1
+        self.steps = 0  # text pieces sent so far, per choice
         # What the directives ask of the answer's end (see answer()).
         self.tool: str | None = None
-        self.finish = "stop"
+        self.finishes = ["stop"]  # one a choice; the last one for the rest
         self.cached: int | None = None
 
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, index: int = 0) -> bytes:
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
         event = {
             "id": self.completion_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
             "system_fingerprint": "fp_fake",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [choice],
         }
         return b"data: " + orjson.dumps(event) + b"\n\n"
+
+    def finish_of(self, index: int) -> str:
+        if self.tool:
+            return "tool_calls"
+        return self.finishes[min(index, len(self.finishes) - 1)]
 
     def error(self, status: int, message: str, code: str | None = None) -> web.Response:
         return error_response(status, message, code)
 
     def prelude(self) -> list[bytes]:
-        return [self.chunk({"role": "assistant", "content": ""})]
+        return [
+            self.chunk({"role": "assistant", "content": ""}, index=index)
+            for index in range(self.choices)
+        ]
 
     def piece(self, text: str) -> bytes:
-        return self.chunk({"content": text})
+        step = self.steps
+        self.steps += 1
+        out = self.chunk({"content": text})
+        for index in range(1, self.choices):
+            out += self.chunk({"content": reply_piece(step, choice=index)}, index=index)
+        return out
 
     def in_band_error(self) -> bytes:
         error = {
@@ -91,24 +111,29 @@ class OpenAIWire:
         }
         return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
-    def tool_call(self) -> list[bytes]:
+    def tool_call(self, index: int) -> list[bytes]:
         """A tool call as OpenAI streams one: id, type and name first, then the
-        arguments in fragments."""
+        arguments in fragments; each choice makes its own (``call_fake<choice>``)."""
         first = {
             "index": 0,
-            "id": "call_fake0",
+            "id": f"call_fake{index}",
             "type": "function",
             "function": {"name": self.tool, "arguments": ""},
         }
         fragments = ('{"city": ', '"Paris"}')
-        return [self.chunk({"tool_calls": [first]})] + [
-            self.chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+        return [self.chunk({"tool_calls": [first]}, index=index)] + [
+            self.chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]}, index=index)
             for part in fragments
         ]
 
     def epilogue(self) -> list[bytes]:
         # A keep-alive comment and a usage chunk (no choices), as OpenAI sends them.
-        counts: dict[str, Any] = {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}
+        completion = 9 * self.choices
+        counts: dict[str, Any] = {
+            "prompt_tokens": 5,
+            "completion_tokens": completion,
+            "total_tokens": 5 + completion,
+        }
         if self.cached is not None:
             counts["prompt_tokens_details"] = {"cached_tokens": self.cached}
         usage = {
@@ -119,12 +144,12 @@ class OpenAIWire:
             "choices": [],
             "usage": counts,
         }
-        calls = self.tool_call() if self.tool else []
-        finish = "tool_calls" if self.tool else self.finish
+        indexes = range(self.choices)
+        calls = [event for index in indexes for event in self.tool_call(index)] if self.tool else []
         return [
             *calls,
             b": keep-alive\n\n",
-            self.chunk({}, finish),
+            *[self.chunk({}, self.finish_of(index), index=index) for index in indexes],
             sse(usage),
             b"data: [DONE]\n\n",
         ]
@@ -143,18 +168,30 @@ async def answer(
     last = messages[-1] if isinstance(messages, list) and messages else None
     fake = directives(message_text(last))
     wire.tool = fake.get("tool")
-    wire.finish = fake.get("finish", "stop")
+    wire.finishes = fake.get("finish", "stop").split(",")
     wire.cached = int(fake["cached"]) if "cached" in fake else None
+    n = body.get("n")
+    wire.choices = n if isinstance(n, int) and n > 1 else 1
     if not body.get("stream"):
         count = int(fake.get("chunks", request.app[DEFAULTS]["chunks"]))
-        message = {"role": "assistant", "content": "".join(reply_pieces(count))}
+        choices = [
+            {
+                "index": index,
+                "message": {
+                    "role": "assistant",
+                    "content": "".join(reply_pieces(count, choice=index)),
+                },
+                "finish_reason": wire.finish_of(index),
+            }
+            for index in range(wire.choices)
+        ]
         return json_response(
             200,
             {
                 "id": wire.completion_id,
                 "object": "chat.completion",
                 "model": wire.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "choices": choices,
             },
         )
     return await stream_answer(request, wire, fake)

@@ -2,9 +2,12 @@
 
 A request: system messages become ``system``, assistant ``tool_calls`` become
 ``tool_use`` blocks and ``role: tool`` messages ``tool_result`` blocks of a user
-turn; ``tools``, ``tool_choice``, ``stop``, ``max_tokens`` follow. The answer:
-Anthropic's events read into chatgate's events (text, tool-call fragments with
-a stable index, the finish reason in OpenAI's words, usage)."""
+turn; ``tools``, ``tool_choice``, ``stop``, ``max_tokens`` follow, and a
+``json_schema`` response format becomes Anthropic's JSON output
+(``output_config.format``). What Anthropic cannot do is refused rather than
+quietly dropped: more than one choice (``n``), and JSON without a schema. The
+answer: Anthropic's events read into chatgate's events (text, tool-call
+fragments with a stable index, the finish reason in OpenAI's words, usage)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from chatgate.errors import BadRequest, UpstreamError
+from chatgate.errors import BadRequest, InvalidField, UpstreamError
 from chatgate.models import DEFAULT_MAX_TOKENS, rule_for
 from chatgate.providers.anthropic import ERROR_STATUSES, anthropic_message, request_headers
 from chatgate.providers.chat import (
@@ -121,7 +124,38 @@ def translate_tools(body: Mapping[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def output_config(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Anthropic's JSON output for OpenAI's ``response_format``: only with a schema,
+    since Anthropic has no JSON mode without one; a client that asked for JSON
+    must not get prose back."""
+    response_format = body.get("response_format")
+    if response_format is None:
+        return {}
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "text":
+        return {}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if isinstance(schema, dict):
+            return {"output_config": {"format": {"type": "json_schema", "schema": schema}}}
+    if kind in ("json_object", "json_schema"):
+        raise InvalidField(
+            "response_format",
+            "Anthropic has no JSON mode without a schema: send response_format"
+            " {type: json_schema, json_schema: {name, schema}}, or text",
+        )
+    raise InvalidField(
+        "response_format", "response_format.type must be text, json_object or json_schema"
+    )
+
+
 def translate_request(body: Mapping[str, Any], model: str) -> dict[str, Any]:
+    choices = body.get("n")
+    if isinstance(choices, int) and choices > 1:
+        raise InvalidField(
+            "n", "Anthropic answers one choice per request: send n: 1, or several requests"
+        )
     system, messages = translate_messages(body["messages"])
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     payload: dict[str, Any] = {
@@ -139,6 +173,7 @@ def translate_request(body: Mapping[str, Any], model: str) -> dict[str, Any]:
     if stop:
         payload["stop_sequences"] = [stop] if isinstance(stop, str) else stop
     payload.update(translate_tools(body))
+    payload.update(output_config(body))
     return payload
 
 

@@ -4,9 +4,16 @@ A request: system messages become ``systemInstruction``, assistant
 ``tool_calls`` ``functionCall`` parts of a model turn, ``role: tool`` messages
 ``functionResponse`` parts of a user turn (named after the call they answer);
 ``tools`` become ``functionDeclarations`` and ``tool_choice`` a function
-calling mode. Gemini's function calls carry no id: chatgate makes one, and
-a call's ``thoughtSignature`` rides in it to the client and back, since
-chatgate keeps no conversations."""
+calling mode; ``response_format`` becomes ``responseMimeType`` (and a
+``json_schema``'s schema ``responseJsonSchema``, which takes JSON Schema as
+OpenAI's clients write it). Gemini's function calls carry no id: chatgate
+makes one, and a call's ``thoughtSignature`` rides in it to the client and
+back, since chatgate keeps no conversations.
+
+More than one choice (``n``) is refused: chatgate always streams from Gemini,
+and its streamed answers cannot be relied on for several candidates (Gemini 3
+models refuse ``candidateCount`` > 1; Gemini 2.5 is reported to return fewer
+candidates than asked, or to fold their texts into the first)."""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from chatgate.errors import BadRequest, UpstreamError
+from chatgate.errors import BadRequest, InvalidField, UpstreamError
 from chatgate.models import rule_for
 from chatgate.providers.chat import Access, TranslatedCall, UpstreamCall, no_event_text
 from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
@@ -105,10 +112,30 @@ def generation_config(body: Mapping[str, Any], model: str) -> dict[str, Any]:
     stop = body.get("stop")
     if stop:
         config["stopSequences"] = [stop] if isinstance(stop, str) else stop
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") == "json_object":
-        config["responseMimeType"] = "application/json"
+    config.update(response_config(body.get("response_format")))
     return config
+
+
+def response_config(response_format: Any) -> dict[str, Any]:
+    """OpenAI's ``response_format`` as Gemini's JSON output. Which JSON Schema
+    keywords Gemini honours is Gemini's to judge: the schema goes as it came."""
+    if response_format is None:
+        return {}
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "text":
+        return {}
+    if kind == "json_object":
+        return {"responseMimeType": "application/json"}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        config: dict[str, Any] = {"responseMimeType": "application/json"}
+        if isinstance(schema, dict):
+            config["responseJsonSchema"] = schema
+        return config
+    raise InvalidField(
+        "response_format", "response_format.type must be text, json_object or json_schema"
+    )
 
 
 def translate_tools(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,6 +160,13 @@ def translate_tools(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def translate_request(body: Mapping[str, Any], model: str) -> dict[str, Any]:
+    choices = body.get("n")
+    if isinstance(choices, int) and choices > 1:
+        raise InvalidField(
+            "n",
+            "Google Gemini's streamed answers cannot be relied on for more than one"
+            " candidate: send n: 1, or several requests",
+        )
     system, contents = translate_messages(body["messages"])
     payload: dict[str, Any] = {"contents": contents}
     if system:

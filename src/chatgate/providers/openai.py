@@ -23,7 +23,15 @@ from chatgate.providers.chat import (
     no_event_text,
     only_status_401,
 )
-from chatgate.providers.events import Event, Finish, ToolCallPart, Usage, token_count
+from chatgate.providers.events import (
+    ChoiceText,
+    Event,
+    Finish,
+    ReadEvent,
+    ToolCallPart,
+    Usage,
+    token_count,
+)
 from chatgate.providers.urls import check_root_url
 
 END_MARKER = b"[DONE]"
@@ -97,8 +105,8 @@ def passed_on_body(body: dict[str, Any], *, model: str, ask_usage: bool) -> byte
 
 
 def read_chunk(event: Any, out: list[Event]) -> bool:
-    """A ``chat.completion.chunk`` read into events; True for the one that
-    finishes the answer."""
+    """A ``chat.completion.chunk`` read into events, each choice's under its
+    index; True for one that finishes a choice (see ``chunk_reader`` for n > 1)."""
     if not isinstance(event, dict):
         return False
     error = event.get("error")
@@ -110,18 +118,19 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
     for choice in choices if isinstance(choices, list) else ():
         if not isinstance(choice, dict):
             continue
+        index = choice.get("index")
+        index = index if isinstance(index, int) and index > 0 else 0
         delta = choice.get("delta")
-        # One answer is read: the first choice's (n > 1 is relayed, not read).
-        if isinstance(delta, dict) and not choice.get("index"):
+        if isinstance(delta, dict):
             content = delta.get("content")
             if content and isinstance(content, str):
-                out.append(content)
+                out.append(ChoiceText(index, content) if index else content)
             calls = delta.get("tool_calls")
             for call in calls if isinstance(calls, list) else ():
-                out.append(tool_call_part(call))
+                out.append(tool_call_part(call, choice=index))
         reason = choice.get("finish_reason")
         if reason:
-            out.append(Finish(str(reason)))
+            out.append(Finish(str(reason), choice=index))
             finished = True
     usage = event.get("usage")
     if usage is None:  # Groq's own place for it
@@ -140,9 +149,31 @@ def read_chunk(event: Any, out: list[Event]) -> bool:
     return finished
 
 
-def tool_call_part(call: Any) -> ToolCallPart:
+class EveryChoiceRead:
+    """Reads the chunks of an answer of several choices (``n`` > 1): it ends
+    when each of them has finished, not with the first."""
+
+    __slots__ = ("choices", "finished")
+
+    def __init__(self, choices: int) -> None:
+        self.choices = choices
+        self.finished: set[int] = set()
+
+    def __call__(self, event: Any, out: list[Event]) -> bool:
+        start = len(out)
+        if read_chunk(event, out):
+            self.finished.update(e.choice for e in out[start:] if isinstance(e, Finish))
+        return len(self.finished) >= self.choices
+
+
+def chunk_reader(choices: int) -> ReadEvent:
+    """The reader of an answer of ``choices`` choices."""
+    return read_chunk if choices == 1 else EveryChoiceRead(choices)
+
+
+def tool_call_part(call: Any, *, choice: int = 0) -> ToolCallPart:
     if not isinstance(call, dict):
-        return ToolCallPart(index=0)
+        return ToolCallPart(index=0, choice=choice)
     function = call.get("function")
     function = function if isinstance(function, dict) else {}
     index, name, arguments = call.get("index"), function.get("name"), function.get("arguments")
@@ -151,6 +182,7 @@ def tool_call_part(call: Any) -> ToolCallPart:
         id=call.get("id") if isinstance(call.get("id"), str) else None,
         name=name if isinstance(name, str) else None,
         arguments=arguments if isinstance(arguments, str) else "",
+        choice=choice,
     )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from chatgate.custom_models import ListedCustomModel
 from chatgate.db.chatbot_ui import ChatbotUiDatabase
 from chatgate.errors import BadRequest, NotFound
 from chatgate.profiles import ServerProfile, overlay_env
@@ -72,6 +73,17 @@ class ChatbotUiStore:
             values={k: v for k, v in overlay.values.items() if isinstance(v, SecretStr)},
             from_server=overlay.from_server,
         )
+
+    async def list_custom_models(self, *, subject: str) -> list[ListedCustomModel]:
+        """The models ``subject`` owns, oldest first: their own list, as chatgate's
+        users have theirs. Models others share are used by id, never listed."""
+        subject_id = _uuid(subject)
+        if subject_id is None:
+            return []
+        return [
+            ListedCustomModel(id=str(row.id), name=row.name, created_at=row.created_at)
+            for row in await self.db.models_of(user_id=subject_id)
+        ]
 
     async def load_custom_model(
         self, *, subject: str, custom_model_id: str

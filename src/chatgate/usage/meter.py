@@ -11,7 +11,7 @@ from typing import Any
 
 from chatgate.db.usage_queries import UsageRow
 from chatgate.providers.chat import AnswerEnd, UpstreamCall
-from chatgate.providers.events import Event, ToolCallPart, Usage
+from chatgate.providers.events import ChoiceText, Event, ToolCallPart, Usage
 from chatgate.usage.counting import (
     ReportedUsage,
     UsageReader,
@@ -107,6 +107,9 @@ class UsageMeter:
                 if not state[0]:
                     state[1] = time.perf_counter()
                 state[0] += len(event)
+            elif isinstance(event, ChoiceText):  # another of several choices (n): paid too
+                state[1] = state[1] or time.perf_counter()
+                state[0] += len(event.text)
             elif isinstance(event, ToolCallPart):
                 state[0] += len(event.arguments) + len(event.name or "")
             elif isinstance(event, Usage):

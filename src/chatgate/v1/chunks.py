@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from chatgate.errors import StreamBroken, UpstreamError
-from chatgate.providers.events import Event, Finish, ReadEvent, ToolCallPart, Usage
+from chatgate.providers.events import ChoiceText, Event, Finish, ReadEvent, ToolCallPart, Usage
 from chatgate.redaction import redact
 from chatgate.usage.meter import UsageMeter
 
@@ -31,13 +31,14 @@ def usage_object(usage: Usage) -> dict[str, Any]:
 
 
 class Tally:
-    """What the answer came to, for the ledger and the last chunk."""
+    """What the answer came to, for the ledger and the last chunks: how each
+    choice finished, and the usage."""
 
-    __slots__ = ("finish", "meter", "tool_calls", "usage")
+    __slots__ = ("finishes", "meter", "tool_calls", "usage")
 
     def __init__(self, meter: UsageMeter | None = None) -> None:
-        self.finish: str | None = None
-        self.tool_calls = False
+        self.finishes: dict[int, str] = {}
+        self.tool_calls: set[int] = set()  # the choices that called a tool
         self.usage: Usage | None = None
         self.meter = meter
 
@@ -48,16 +49,15 @@ class Tally:
             if isinstance(event, str):
                 continue
             if isinstance(event, ToolCallPart):
-                self.tool_calls = True
+                self.tool_calls.add(event.choice)
             elif isinstance(event, Finish):
-                self.finish = event.reason
-            else:
+                self.finishes[event.choice] = event.reason
+            elif isinstance(event, Usage):
                 self.usage = event
 
-    @property
-    def finish_reason(self) -> str:
-        """``tool_calls`` whenever a tool call was streamed, whatever the provider said."""
-        return "tool_calls" if self.tool_calls else (self.finish or "stop")
+    def finish_reason(self, choice: int = 0) -> str:
+        """``tool_calls`` whenever the choice streamed a tool call, whatever the provider said."""
+        return "tool_calls" if choice in self.tool_calls else self.finishes.get(choice, "stop")
 
 
 class ChunkRelay:
@@ -152,7 +152,7 @@ class ChunkRelay:
 
 class ChunkWriter:
     """``chat.completion.chunk`` events written from the events of a provider
-    that does not speak OpenAI's wire format."""
+    that does not speak OpenAI's wire format, each choice under its index."""
 
     __slots__ = ("completion_id", "created", "include_usage", "model", "started", "tally")
 
@@ -168,16 +168,19 @@ class ChunkWriter:
         self.completion_id = completion_id
         self.created = int(time.time())
         self.include_usage = include_usage
-        self.started = False
+        self.started: set[int] = set()  # the choices whose first delta went out
         self.tally = Tally(meter)
 
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, choice: int = 0) -> bytes:
+        delta = delta if choice in self.started else self.first_delta(delta, choice)
         event = {
             "id": self.completion_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {"index": choice, "delta": delta, "logprobs": None, "finish_reason": finish}
+            ],
         }
         return b"data: " + orjson.dumps(event) + b"\n\n"
 
@@ -186,19 +189,22 @@ class ChunkWriter:
         out = bytearray()
         for event in events:
             if isinstance(event, str):
-                out += self.chunk(self.first_delta({"content": event}))
+                out += self.chunk({"content": event})
+            elif isinstance(event, ChoiceText):
+                out += self.chunk({"content": event.text}, choice=event.choice)
             elif isinstance(event, ToolCallPart):
-                out += self.chunk(self.first_delta({"tool_calls": [tool_call_delta(event)]}))
+                delta = {"tool_calls": [tool_call_delta(event)]}
+                out += self.chunk(delta, choice=event.choice)
         return bytes(out)
 
-    def first_delta(self, delta: dict[str, Any]) -> dict[str, Any]:
-        if self.started:
-            return delta
-        self.started = True
+    def first_delta(self, delta: dict[str, Any], choice: int) -> dict[str, Any]:
+        self.started.add(choice)
         return {"role": "assistant", **delta}
 
     def close(self) -> bytes:
-        out = self.chunk(self.first_delta({}), self.tally.finish_reason)
+        tally = self.tally
+        choices = sorted({0, *self.started, *tally.finishes})
+        out = b"".join(self.chunk({}, tally.finish_reason(c), choice=c) for c in choices)
         if self.include_usage and self.tally.usage is not None:
             usage = {
                 "id": self.completion_id,
@@ -225,14 +231,19 @@ def tool_call_delta(part: ToolCallPart) -> dict[str, Any]:
 
 
 def completion(*, model: str, completion_id: str, events: list[Event]) -> dict[str, Any]:
-    """The one ``chat.completion`` object of an answer that was not streamed."""
+    """The one ``chat.completion`` object of an answer that was not streamed:
+    each choice assembled from its own events, the usage once."""
     tally = Tally()
     tally.count(events)
-    text = "".join(event for event in events if isinstance(event, str))
-    calls: dict[int, dict[str, Any]] = {}
+    texts: dict[int, list[str]] = {0: []}
+    calls: dict[int, dict[int, dict[str, Any]]] = {}  # choice -> tool call index -> call
     for event in events:
-        if isinstance(event, ToolCallPart):
-            call = calls.setdefault(
+        if isinstance(event, str):
+            texts[0].append(event)
+        elif isinstance(event, ChoiceText):
+            texts.setdefault(event.choice, []).append(event.text)
+        elif isinstance(event, ToolCallPart):
+            call = calls.setdefault(event.choice, {}).setdefault(
                 event.index,
                 {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
             )
@@ -241,18 +252,29 @@ def completion(*, model: str, completion_id: str, events: list[Event]) -> dict[s
             if event.name is not None:
                 call["function"]["name"] = event.name
             call["function"]["arguments"] += event.arguments
-    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
-    if calls:
-        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+    choices = [
+        {
+            "index": choice,
+            "message": message("".join(texts.get(choice, ())), calls.get(choice, {})),
+            "logprobs": None,
+            "finish_reason": tally.finish_reason(choice),
+        }
+        for choice in sorted({*texts, *calls, *tally.finishes})
+    ]
     answer: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": tally.finish_reason}
-        ],
+        "choices": choices,
     }
     if tally.usage is not None:
         answer["usage"] = usage_object(tally.usage)
     return answer
+
+
+def message(text: str, calls: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    written: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+    if calls:
+        written["tool_calls"] = [calls[index] for index in sorted(calls)]
+    return written

@@ -53,7 +53,8 @@ async def prepare_call(
         call = provider.build_call(chat, access)
         ask_usage = request.include_usage or provider.name in ASKS_USAGE
         body = openai.passed_on_body(request.body, model=chat.model, ask_usage=ask_usage)
-        prepared = PreparedCall(choice, replace(call, body=body), openai.read_chunk, passed_on=True)
+        read_event = openai.chunk_reader(request.choices)
+        prepared = PreparedCall(choice, replace(call, body=body), read_event, passed_on=True)
     if meter is not None:
         meter.info.provider = provider.name
         meter.metered_call(prepared.call, model=chat.model)

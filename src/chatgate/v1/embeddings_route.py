@@ -12,14 +12,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from chatgate.chat import resolve_access
-from chatgate.errors import UpstreamError
+from chatgate.errors import InvalidField, UpstreamError
 from chatgate.identities import Identity
 from chatgate.providers.chat import ChatRequest
 from chatgate.providers.events import Usage
 from chatgate.runtime import Runtime
 from chatgate.upstream import post_for_json
 from chatgate.usage.meter import UsageMeter
-from chatgate.v1.errors import InvalidField
 from chatgate.v1.names import resolve_model
 from chatgate.v1.request import load_request
 from chatgate.web.admission import admit, meter_for

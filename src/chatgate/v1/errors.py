@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from chatgate.errors import BadRequest, ChatgateError, NotAuthenticated, NotFound
+from chatgate.errors import ChatgateError, NotAuthenticated, NotFound
 
 TYPES = {
     400: "invalid_request_error",
@@ -29,14 +29,6 @@ class ModelNotFound(NotFound):
             f"The model `{name}` does not exist or you do not have access to it;"
             " GET /v1/models lists the models you can use, named <provider>/<model>"
         )
-
-
-class InvalidField(BadRequest):
-    """A request field that is missing or has the wrong type or value."""
-
-    def __init__(self, param: str | None, message: str) -> None:
-        super().__init__(message)
-        self.param = param
 
 
 def error_object(exc: ChatgateError) -> dict[str, Any]:

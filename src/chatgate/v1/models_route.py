@@ -34,7 +34,9 @@ async def listed_models(runtime: RuntimeDep, identity: Identity) -> list[dict[st
         model_object(name) for name in catalogue_models(identity, azure_deployments=deployments)
     ]
     for custom in await custom_models(runtime, identity):
-        listed.append(model_object(f"custom/{custom.name}", int(custom.created_at.timestamp())))
+        created = custom.created_at
+        made = int(created.timestamp()) if created is not None else CATALOGUE_CREATED
+        listed.append(model_object(f"custom/{custom.name}", made))
     return listed
 
 

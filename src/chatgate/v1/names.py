@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatgate.custom_models import CustomModel, list_custom_models
+from chatgate.custom_models import ListedCustomModel
 from chatgate.errors import StoredKeyUnreadable
 from chatgate.identities import Identity
 from chatgate.models import CATALOGUE
+from chatgate.profile_source import list_user_custom_models
 from chatgate.providers import PROVIDERS, Provider
 from chatgate.runtime import Runtime
 from chatgate.v1.errors import ModelNotFound
@@ -48,10 +49,9 @@ def catalogue_models(identity: Identity, *, azure_deployments: Iterator[str]) ->
         yield from (f"azure/{name}" for name in azure_deployments if name not in listed)
 
 
-async def custom_models(runtime: Runtime, identity: Identity) -> list[CustomModel]:
-    return await list_custom_models(
-        db=runtime.db, keyring=runtime.keyring, user_id=identity.owner.user_id
-    )
+async def custom_models(runtime: Runtime, identity: Identity) -> list[ListedCustomModel]:
+    """The caller's custom models, from the store that holds their profile."""
+    return await list_user_custom_models(runtime, identity.owner)
 
 
 async def resolve_model(runtime: Runtime, *, identity: Identity, name: str) -> ModelChoice:
@@ -61,7 +61,8 @@ async def resolve_model(runtime: Runtime, *, identity: Identity, name: str) -> M
     if provider is not None and provider.name == CUSTOM:
         for custom in await custom_models(runtime, identity):
             if custom.name == rest:
-                return ModelChoice(provider, custom.model_id, custom_model_id=custom.id)
+                # The model id to ask for comes with the model's key, when its access is resolved.
+                return ModelChoice(provider, rest, custom_model_id=custom.id)
         raise ModelNotFound(name)
     if provider is not None:
         return ModelChoice(provider, rest)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from chatgate.v1.errors import InvalidField
+from chatgate.errors import InvalidField
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,7 @@ class CompletionRequest:
     messages: list[Any]
     stream: bool
     include_usage: bool
+    choices: int  # OpenAI's n: how many answers at once
 
 
 def load_request(raw: bytes) -> dict[str, Any]:
@@ -52,6 +53,16 @@ def parse_completion_request(raw: bytes) -> CompletionRequest:
     if options is not None and not isinstance(options, dict):
         raise InvalidField("stream_options", "stream_options must be an object")
     include_usage = bool(options and options.get("include_usage") is True)
+    choices = body.get("n")
+    if choices is None:
+        choices = 1
+    elif type(choices) is not int or choices < 1:
+        raise InvalidField("n", "n must be a whole number of at least 1")
     return CompletionRequest(
-        body=body, model=model, messages=messages, stream=stream, include_usage=include_usage
+        body=body,
+        model=model,
+        messages=messages,
+        stream=stream,
+        include_usage=include_usage,
+        choices=choices,
     )
