@@ -3,7 +3,8 @@ the page shows a run beside the one it replaced, whichever order things happen i
 
 from pathlib import Path
 
-from bench.baseline import comparison_headers, comparison_rows, rotate
+from bench.baseline import SHOWN, comparison_headers, comparison_rows, rotate
+from bench.report import results_section
 from bench.results import BenchRun, load_run
 from tests.bench_runs import bench_run, full_run
 
@@ -54,3 +55,10 @@ def test_before_and_after_with_the_change() -> None:
     headers = comparison_headers(before, after)
     assert headers[1] == "before (2026-01-01, `abc`)"
 
+
+def test_the_run_the_page_shows_loads_and_renders_beside_a_new_one() -> None:
+    shown = load_run(SHOWN)
+    assert not shown.quick
+    section = results_section(full_run(), shown)
+    assert f"chatgate at `{shown.commit}`" in section
+    assert "| W1 CPU-s / 1k req |" in section
