@@ -98,7 +98,7 @@ def _figures(m: Measurement) -> str:
 
 
 def summary(result: WorkloadResult, medians: dict[str, Measurement]) -> str:
-    measured = [result.floor, result.chatgate, *filter(None, [result.node])]
+    measured = [result.floor, result.chatgate] + ([result.node] if result.node else [])
     return "  " + "; ".join(_figures(m) for m in [*measured, *medians.values()])
 
 
