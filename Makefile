@@ -29,7 +29,8 @@ check: setup
 bench: setup
 	$(UV) run python -m bench $(BENCH_ARGS)
 
-# Rewrite docs/performance.md's tables and chart from the newest results.
+# Rewrite docs/performance.md's tables and chart from the newest full run, beside the run
+# the page showed until then (docs/performance-run.json, kept as docs/performance-baseline.json).
 bench-report: setup
 	$(UV) run python -m bench.report
 

@@ -1,6 +1,6 @@
 """``python -m bench [--quick]``: run every workload against the floor, through
-chatgate and through the Node reference, print the tables, and save the results
-as JSON."""
+chatgate, through the Node reference and through chatgate's other setups, measure
+memory by open streams, print the tables, and save the results as JSON."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ import argparse
 import asyncio
 import sys
 
+from bench.baseline import SHOWN, comparison_headers, comparison_rows
 from bench.harness import Options, run_benchmark
-from bench.reference import goal_heading, goal_rows
-from bench.results import BenchRun
-from bench.tables import (
-    LEGEND,
-    RESULT_HEADERS,
-    SCALING_HEADERS,
-    render_text,
-    result_rows,
-    scaling_rows,
-    workload_lines,
-)
+from bench.results import BenchRun, load_run
+from bench.sections import render_blocks_text, run_blocks
+from bench.tables import render_text
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -37,7 +30,7 @@ def parse_options(argv: list[str]) -> Options:
         type=int,
         default=2,
         metavar="N",
-        help="run W1 once more through chatgate with N workers; 0 skips it [2]",
+        help="run W1 and W3 once more through chatgate with N workers; 0 skips it [2]",
     )
     parser.add_argument(
         "--load-processes",
@@ -62,19 +55,12 @@ def progress(line: str) -> None:
 
 def print_run(run: BenchRun) -> None:
     print()
-    for line in workload_lines(run):
-        print(line)
-    print()
-    print(render_text(RESULT_HEADERS, result_rows(run)))
-    print()
-    print(LEGEND)
-    if scaling := scaling_rows(run):
+    print(render_blocks_text(run_blocks(run)))
+    if SHOWN.is_file():
+        shown = load_run(SHOWN)
         print()
-        print("W1 through chatgate, by number of workers")
-        print(render_text(SCALING_HEADERS, scaling))
-    print()
-    print(goal_heading(run))
-    print(render_text(*goal_rows(run)))
+        print("Against the run docs/performance.md shows:")
+        print(render_text(comparison_headers(shown, run), comparison_rows(shown, run)))
 
 
 def main() -> None:

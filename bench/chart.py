@@ -1,6 +1,7 @@
 """The results chart: CPU per 1,000 requests and time to first byte, per
-workload and system: the floor, chatgate and the Node reference (a quoted
-figure, marked as such, when Node was not measured)."""
+workload and system (the floor, chatgate, the previous run's chatgate when
+there is one, and the Node reference: a quoted figure, marked as such, when
+Node was not measured), and chatgate's peak memory by open streams."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.reference import W1_CPU_FACTOR, NodeFigures, node_figures
-from bench.results import BenchRun, Measurement, WorkloadResult
+from bench.measurement import Measurement
+from bench.reference import MEMORY_PER_STREAM_GOAL_KB, W1_CPU_FACTOR, NodeFigures, node_figures
+from bench.results import BenchRun, WorkloadResult
 
 FLOOR_COLOR, CHATGATE_COLOR, NODE_COLOR = "#9e9e9e", "#1f77b4", "#ff7f0e"
-WIDTH = 0.28
+BEFORE_COLOR = "#aec7e8"  # chatgate in the previous run, lighter
+WIDTH = 0.2
 Pick = Callable[[Measurement], float | None]
+System = Callable[[WorkloadResult], Measurement | None]
 
 
 def _figure(value: float) -> str:
@@ -26,23 +30,37 @@ def _figure(value: float) -> str:
 def _bars(axes: Axes, xs: list[float], values: list[float], **style: str) -> None:
     axes.bar(xs, values, WIDTH, **style)  # type: ignore[arg-type]
     for x, value in zip(xs, values, strict=True):
-        axes.annotate(_figure(value), (x, value), ha="center", va="bottom", fontsize=7)
+        axes.annotate(_figure(value), (x, value), ha="center", va="bottom", fontsize=6)
 
 
 def _legend_below(axes: Axes) -> None:
-    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1)
 
 
-def _systems_bars(axes: Axes, results: list[WorkloadResult], pick: Pick) -> None:
-    """A bar per system and workload: the floor, chatgate and Node where measured."""
-    with_node = any(r.node is not None for r in results)
-    offsets = (-WIDTH, 0.0, WIDTH) if with_node else (-WIDTH / 2, WIDTH / 2, 0.0)
-    systems: list[tuple[Callable[[WorkloadResult], Measurement | None], float, str, str]] = [
-        (lambda r: r.floor, offsets[0], FLOOR_COLOR, "floor: the upstream alone"),
-        (lambda r: r.chatgate, offsets[1], CHATGATE_COLOR, "chatgate (the proxy alone)"),
-        (lambda r: r.node, offsets[2], NODE_COLOR, "Node route stack, this run"),
+def _previous(before: BenchRun | None) -> System:
+    """chatgate's measurement of the same workload in the previous run."""
+
+    def pick(result: WorkloadResult) -> Measurement | None:
+        if before is None:
+            return None
+        theirs = before.workload(result.workload.name)
+        return None if theirs is None else theirs.chatgate
+
+    return pick
+
+
+def _systems_bars(
+    axes: Axes, results: list[WorkloadResult], pick: Pick, before: BenchRun | None
+) -> None:
+    """A bar per system and workload: the floor, chatgate before and now, and Node."""
+    label = "chatgate, previous run" if before is None else f"chatgate at {before.commit}"
+    systems: list[tuple[System, float, str, str]] = [
+        (lambda r: r.floor, -1.5 * WIDTH, FLOOR_COLOR, "floor: the upstream alone"),
+        (_previous(before), -0.5 * WIDTH, BEFORE_COLOR, label),
+        (lambda r: r.chatgate, 0.5 * WIDTH, CHATGATE_COLOR, "chatgate, this run (the proxy alone)"),
+        (lambda r: r.node, 1.5 * WIDTH, NODE_COLOR, "Node route stack, this run"),
     ]
-    for system, offset, color, label in systems:
+    for system, offset, color, name in systems:
         points = [
             (x + offset, value)
             for x, result in enumerate(results)
@@ -50,7 +68,7 @@ def _systems_bars(axes: Axes, results: list[WorkloadResult], pick: Pick) -> None
         ]
         if points:
             xs, values = zip(*points, strict=True)
-            _bars(axes, list(xs), list(values), color=color, label=label)
+            _bars(axes, list(xs), list(values), color=color, label=name)
 
 
 def _quoted_w1_bar(axes: Axes, x: int, node: NodeFigures) -> None:
@@ -67,9 +85,9 @@ def _quoted_w1_bar(axes: Axes, x: int, node: NodeFigures) -> None:
     )
 
 
-def _cpu_panel(axes: Axes, run: BenchRun) -> None:
+def _cpu_panel(axes: Axes, run: BenchRun, before: BenchRun | None) -> None:
     names = [w.workload.name for w in run.workloads]
-    _systems_bars(axes, run.workloads, lambda m: m.cpu_per_1k_requests)
+    _systems_bars(axes, run.workloads, lambda m: m.cpu_per_1k_requests, before)
     node = node_figures(run)
     if "W1" in names and node.w1_cpu_per_1k is not None:
         w1 = names.index("W1")
@@ -77,8 +95,8 @@ def _cpu_panel(axes: Axes, run: BenchRun) -> None:
         goal = W1_CPU_FACTOR * node.w1_cpu_per_1k
         axes.hlines(
             goal,
-            w1 - 1.5 * WIDTH,
-            w1 + 1.5 * WIDTH,
+            w1 - 2 * WIDTH,
+            w1 + 2 * WIDTH,
             colors=NODE_COLOR,
             linestyles="dashed",
             label=f"goal for chatgate on W1: {goal:.2f} ({W1_CPU_FACTOR}x Node)",
@@ -94,20 +112,21 @@ def _ttfb_p50(m: Measurement) -> float | None:
     return None if m.ttfb is None else m.ttfb.p50_ms
 
 
-def _ttfb_panel(axes: Axes, run: BenchRun) -> None:
+def _ttfb_panel(axes: Axes, run: BenchRun, before: BenchRun | None) -> None:
     measured = [w for w in run.workloads if w.floor.ttfb is not None and w.chatgate.ttfb]
     names = [w.workload.name for w in measured]
-    _systems_bars(axes, measured, _ttfb_p50)
+    _systems_bars(axes, measured, _ttfb_p50, before)
     w4 = run.workload("W4")
     node = node_figures(run)
     if w4 is not None and w4.added_ttfb_p50_ms is not None:
         theirs = "-" if node.added_ttfb_p50_ms is None else f"{node.added_ttfb_p50_ms:.2f} ms"
         kind = "this run" if node.measured else "quoted"
+        p99 = "-" if w4.added_ttfb_p99_ms is None else f"{w4.added_ttfb_p99_ms:.2f} ms"
         axes.text(
             0.98,
             0.97,
-            f"W4, added to the first byte\nby chatgate: {w4.added_ttfb_p50_ms:.2f} ms"
-            f"\nby Node ({kind}): {theirs}",
+            f"W4, added to the first byte\nby chatgate: {w4.added_ttfb_p50_ms:.2f} ms p50,"
+            f" {p99} p99\nby Node ({kind}): {theirs} p50",
             transform=axes.transAxes,
             ha="right",
             va="top",
@@ -123,14 +142,46 @@ def _ttfb_panel(axes: Axes, run: BenchRun) -> None:
     _legend_below(axes)
 
 
-def draw_chart(run: BenchRun, path: Path) -> None:
+def _memory_line(axes: Axes, run: BenchRun, color: str, label: str) -> None:
+    if run.memory is None:
+        return
+    streams = [0] + [p.streams for p in run.memory.points]
+    peaks = [run.memory.fixed_mb] + [p.run.peak_rss_mb for p in run.memory.points]
+    slope = run.memory.kb_per_stream
+    axes.plot(streams, peaks, color=color, marker="o", label=f"{label}: {slope:.1f} KB per stream")
+    axes.plot(0, run.memory.idle_rss_mb, color=color, marker="x", linestyle="none")
+
+
+def _memory_panel(axes: Axes, run: BenchRun, before: BenchRun | None) -> None:
+    if before is not None:
+        _memory_line(axes, before, BEFORE_COLOR, f"chatgate at {before.commit}")
+    _memory_line(axes, run, CHATGATE_COLOR, "chatgate, peak RSS")
+    if run.memory is not None:
+        top = run.memory.points[-1].streams
+        goal = run.memory.fixed_mb + MEMORY_PER_STREAM_GOAL_KB * top / 1e3
+        axes.plot(
+            [0, top],
+            [run.memory.fixed_mb, goal],
+            color=NODE_COLOR,
+            linestyle="dashed",
+            label=f"goal: {MEMORY_PER_STREAM_GOAL_KB:g} KB per stream",
+        )
+    axes.set_xlabel("slow streams open at once")
+    axes.set_ylabel("MB resident, peak (process tree); x: idle")
+    axes.set_title("Memory by open streams")
+    axes.margins(y=0.2)
+    axes.legend(fontsize=7, loc="upper left")
+
+
+def draw_chart(run: BenchRun, path: Path, *, before: BenchRun | None = None) -> None:
     # A bare Figure draws to files without pyplot's global state or a display.
-    figure = Figure(figsize=(11, 5.2), layout="constrained")
-    cpu, ttfb = figure.subplots(1, 2)
-    _cpu_panel(cpu, run)
-    _ttfb_panel(ttfb, run)
+    figure = Figure(figsize=(15, 5.6), layout="constrained")
+    cpu, ttfb, memory = figure.subplots(1, 3)
+    _cpu_panel(cpu, run, before)
+    _ttfb_panel(ttfb, run, before)
+    _memory_panel(memory, run, before)
     figure.suptitle(
         f"chatgate {run.chatgate_version} ({run.commit}) on {run.machine.cpus} CPUs,"
         f" {run.workers} worker(s)"
     )
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
@@ -181,14 +182,16 @@ async def connect(host: str, port: int) -> Connection:
     return connection
 
 
-def post_request(*, host: str, port: int, path: str, token: str, body: bytes) -> bytes:
-    """The bytes of a POST with a JSON body and a bearer token."""
-    head = (
-        f"POST {path} HTTP/1.1\r\n"
-        f"Host: {host}:{port}\r\n"
-        f"Authorization: Bearer {token}\r\n"
-        "Content-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "\r\n"
-    )
-    return head.encode() + body
+def bearer(token: str) -> dict[str, str]:
+    """The header that signs a request in with a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def post_request(
+    *, host: str, port: int, path: str, headers: Mapping[str, str], body: bytes
+) -> bytes:
+    """The bytes of a POST with a JSON body and ``headers`` (the credential)."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
+    return "\r\n".join(lines).encode() + body

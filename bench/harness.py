@@ -1,45 +1,36 @@
 """A whole benchmark run: the fake upstream, chatgate and the Node reference
 started on loopback ports with a throwaway data directory, every workload
-measured against the no-proxy floor, through chatgate and through the Node
-reference, and every process stopped at the end."""
+measured against the no-proxy floor, through chatgate, through the Node
+reference and through chatgate's other setups (bench/variants.py); then memory
+by number of open streams; every process stopped at the end."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.bodies import chatbot_ui_body, openai_body, v1_body
-from bench.fdlimit import raise_fd_limit
+from bench.case_results import ClusterResult, MemorySlope
+from bench.cluster import INSTANCES
+from bench.features import FEATURE_SETTINGS
 from bench.machine import describe_machine, source_commit
 from bench.measure import MB, Target, measure
-from bench.node_route import NodeRoute, NodeUnavailable, install, node_env
+from bench.measurement import Measurement, median_run
+from bench.memory_slope import FULL_COUNTS, QUICK_COUNTS, measure_memory_slope
+from bench.node_route import NodeRoute, NodeUnavailable, install
 from bench.procfs import process_tree, rss_bytes
-from bench.results import BenchRun, Measurement, WorkloadResult, median_run
-from bench.services import (
-    HOST,
-    Service,
-    chatgate_env,
-    create_user,
-    free_port,
-    running,
-    running_command,
-)
-from bench.workloads import QUICK_WORKLOADS, WORKLOADS, Workload, through_v1
+from bench.results import BenchRun, WorkloadResult
+from bench.systems import node_serving, systems
+from bench.variants import StartedVariants, start_variants
+from bench.workloads import QUICK_WORKLOADS, WARM_UP, WORKLOADS, Workload
 from chatgate import __version__
 
-RUN_TIME_LIMIT_S = 720.0  # with the Node reference measured beside chatgate
-API_KEY = "sk-x"
-USERNAME = "bench"
-WARM_UP = Workload(
-    name="warm-up", summary="warm-up", chunks=10, delay_ms=0, requests=100, concurrency=10
-)
+# With the Node reference and chatgate's other setups measured beside chatgate.
+RUN_TIME_LIMIT_S = 900.0
 
 Progress = Callable[[str], None]
 
@@ -57,52 +48,12 @@ class Options:
     quick: bool
     repeats: int
     workers: int
-    scale_to: int  # workers for W1 once more through chatgate; 0 skips it
+    scale_to: int  # workers for W1 and W3 once more through chatgate; 0 skips it
     load_processes: int
 
-
-@asynccontextmanager
-async def serving(*, workers: int, env: Mapping[str, str], log_dir: Path) -> AsyncIterator[Service]:
-    port = free_port()
-    args = ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
-    async with running(
-        name=f"chatgate-{workers}w", args=args, port=port, env=env, log_dir=log_dir
-    ) as service:
-        yield service
-
-
-async def measure_workload(
-    workload: Workload, systems: MeasuredSystems, options: Options
-) -> WorkloadResult:
-    """The floor, chatgate and the Node reference (when running) measured in turn,
-    ``options.repeats`` times."""
-    floors, ours, nodes = [], [], []
-    for _ in range(options.repeats):
-        floors.append(await measure(workload, systems.floor, options.load_processes))
-        ours.append(await measure(workload, systems.chatgate, options.load_processes))
-        if systems.node is not None:
-            nodes.append(await measure(workload, systems.node, options.load_processes))
-    return WorkloadResult(
-        workload=workload,
-        floor=median_run(floors),
-        chatgate=median_run(ours),
-        node=median_run(nodes) if nodes else None,
-    )
-
-
-def summary(result: WorkloadResult) -> str:
-    floor, chatgate, node = result.floor, result.chatgate, result.node
-    line = (
-        f"  floor {floor.requests_per_s:,.0f} req/s, {floor.error_count} errors;"
-        f" chatgate {chatgate.requests_per_s:,.0f} req/s,"
-        f" {chatgate.cpu_per_1k_requests:.2f} CPU-s/1k, {chatgate.error_count} errors"
-    )
-    if node is not None:
-        line += (
-            f"; node {node.requests_per_s:,.0f} req/s,"
-            f" {node.cpu_per_1k_requests:.2f} CPU-s/1k, {node.error_count} errors"
-        )
-    return line
+    @property
+    def memory_counts(self) -> tuple[int, int]:
+        return QUICK_COUNTS if self.quick else FULL_COUNTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,69 +61,45 @@ class MeasuredSystems:
     floor: Target
     chatgate: Target
     node: Target | None  # None when the Node reference could not run
+    variants: StartedVariants = field(default_factory=StartedVariants)
 
 
-@dataclass(frozen=True, slots=True)
-class Systems:
-    """The two systems under test, running: the floor and chatgate in front of it."""
+async def measure_workload(
+    workload: Workload, systems: MeasuredSystems, options: Options
+) -> tuple[WorkloadResult, dict[str, Measurement]]:
+    """The floor, chatgate, the Node reference (when running) and the variants
+    beside this workload, measured in turn, ``options.repeats`` times; the
+    workload's result and each variant's median by its key."""
+    floors, ours, nodes = [], [], []
+    beside = systems.variants.beside(workload)
+    theirs: dict[str, list[Measurement]] = {v.key: [] for v in beside}
+    for _ in range(options.repeats):
+        floors.append(await measure(workload, systems.floor, options.load_processes))
+        ours.append(await measure(workload, systems.chatgate, options.load_processes))
+        if systems.node is not None:
+            nodes.append(await measure(workload, systems.node, options.load_processes))
+        for variant in beside:
+            load = variant.load(workload)
+            theirs[variant.key].append(await measure(load, variant.target, options.load_processes))
+    result = WorkloadResult(
+        workload=workload,
+        floor=median_run(floors),
+        chatgate=median_run(ours),
+        node=median_run(nodes) if nodes else None,
+    )
+    return result, {key: median_run(runs) for key, runs in theirs.items()}
 
-    floor: Target
-    chatgate: Target
-    env: Mapping[str, str]
-    data_dir: Path
-    chatgate_log: Path
+
+def _figures(m: Measurement) -> str:
+    return (
+        f"{m.system} {m.requests_per_s:,.0f} req/s, {m.cpu_per_1k_requests:.2f} CPU-s/1k,"
+        f" {m.error_count} errors"
+    )
 
 
-@asynccontextmanager
-async def systems(
-    *, workers: int, max_concurrency: int, settings: Mapping[str, str] | None = None
-) -> AsyncIterator[Systems]:
-    """The fake upstream and chatgate with a user and key, stopped on the way out;
-    ``settings`` are CHATGATE_ variables for chatgate beyond its defaults."""
-    # Inherited by the servers, which hold a client and an upstream socket per stream.
-    raise_fd_limit(4 * max_concurrency + 1024)
-    async with AsyncExitStack() as stack:
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatgate-bench-")))
-        fake_port = free_port()
-        env = chatgate_env(data_dir=data_dir, upstream_port=fake_port) | dict(settings or {})
-        fake = await stack.enter_async_context(
-            running(
-                name="fake-openai",
-                args=["fake-openai", "--host", HOST, "--port", str(fake_port)],
-                port=fake_port,
-                env=env,
-                log_dir=data_dir,
-            )
-        )
-        token = await create_user(username=USERNAME, api_key=API_KEY, env=env)
-        server = await stack.enter_async_context(
-            serving(workers=workers, env=env, log_dir=data_dir)
-        )
-        yield Systems(
-            floor=Target(
-                system="floor",
-                port=fake.port,
-                path="/v1/chat/completions",
-                token=API_KEY,
-                mode="sse",
-                body=openai_body,
-                server_pid=fake.pid,
-                upstream_pid=None,
-            ),
-            chatgate=Target(
-                system="chatgate",
-                port=server.port,
-                path="/api/chat/openai",
-                token=token,
-                mode="text",
-                body=chatbot_ui_body,
-                server_pid=server.pid,
-                upstream_pid=fake.pid,
-            ),
-            env=env,
-            data_dir=data_dir,
-            chatgate_log=server.log_path,
-        )
+def summary(result: WorkloadResult, medians: dict[str, Measurement]) -> str:
+    measured = [result.floor, result.chatgate] + ([result.node] if result.node else [])
+    return "  " + "; ".join(_figures(m) for m in [*measured, *medians.values()])
 
 
 async def prepare_node(progress: Progress) -> tuple[NodeRoute | None, str | None]:
@@ -186,99 +113,100 @@ async def prepare_node(progress: Progress) -> tuple[NodeRoute | None, str | None
     return route, None
 
 
-@asynccontextmanager
-async def node_serving(*, route: NodeRoute, running_systems: Systems) -> AsyncIterator[Target]:
-    """The Node reference in front of the same fake upstream, taking chatgate's
-    requests (the same body and token), for the duration of the block."""
-    port = free_port()
-    env = node_env(
-        base=dict(running_systems.env),
-        host=HOST,
-        port=port,
-        token=running_systems.chatgate.token,
-        api_key=API_KEY,
-    )
-    async with running_command(
-        name="node-reference",
-        command=route.command(),
-        port=port,
-        env=env,
-        log_dir=running_systems.data_dir,
-    ) as service:
-        yield replace(running_systems.chatgate, system="node", port=port, server_pid=service.pid)
+async def warm_up(measured: MeasuredSystems, options: Options) -> None:
+    """Every system's first requests (connections, caches, a signed-in user) unmeasured."""
+    await measure_workload(WARM_UP, measured, replace(options, repeats=1))
+    for variant in measured.variants.variants:
+        await measure(WARM_UP, variant.target, options.load_processes)
 
 
-async def measure_scaling(
-    workload: Workload, running_systems: Systems, options: Options
-) -> Measurement:
-    """``workload`` through chatgate with ``options.scale_to`` workers."""
-    async with serving(
-        workers=options.scale_to, env=running_systems.env, log_dir=running_systems.data_dir
-    ) as scaled:
-        target = replace(running_systems.chatgate, port=scaled.port, server_pid=scaled.pid)
-        await measure(WARM_UP, target, options.load_processes)
-        return median_run(
-            [
-                await measure(workload, target, options.load_processes)
-                for _ in range(options.repeats)
-            ]
-        )
+@dataclass(slots=True)
+class Found:
+    """What the run found, gathered as it goes."""
+
+    workloads: list[WorkloadResult] = field(default_factory=list)
+    medians: dict[str, Measurement] = field(default_factory=dict)  # the variants', by key
+    memory: MemorySlope | None = None
 
 
-async def measure_openai_api(
-    workload: Workload, running_systems: Systems, options: Options
-) -> Measurement:
-    """W5: ``workload`` through chatgate's /v1/chat/completions, streamed with usage."""
-    target = replace(
-        running_systems.chatgate,
-        system="chatgate /v1",
-        path="/v1/chat/completions",
-        mode="sse",
-        body=v1_body,
-    )
-    w5 = through_v1(workload)
-    await measure(WARM_UP, target, options.load_processes)
-    return median_run(
-        [await measure(w5, target, options.load_processes) for _ in range(options.repeats)]
+async def measure_workloads(
+    measured: MeasuredSystems,
+    workloads: tuple[Workload, ...],
+    *,
+    options: Options,
+    progress: Progress,
+    found: Found,
+) -> None:
+    for workload in workloads:
+        beside = measured.variants.beside(workload)
+        also = "; beside it: " + ", ".join(v.target.system for v in beside) if beside else ""
+        progress(workload.describe() + also)
+        result, medians = await measure_workload(workload, measured, options)
+        found.workloads.append(result)
+        found.medians.update(medians)
+        progress(summary(result, medians))
+
+
+def cluster_result(found: Found, variants: StartedVariants) -> ClusterResult | None:
+    if variants.nginx_version is None:
+        return None
+    return ClusterResult(
+        instances=INSTANCES,
+        nginx_version=variants.nginx_version,
+        w1=found.medians.get("cluster_w1"),
+        w3=found.medians.get("cluster_w3"),
     )
 
 
 async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
     stop_on_sigterm()
     workloads = QUICK_WORKLOADS if options.quick else WORKLOADS
+    w3 = next(w for w in workloads if w.name == "W3")
     started, clock = datetime.now(UTC), time.perf_counter()
     machine = describe_machine()
     route, node_skipped = await prepare_node(progress)
+    most_streams = max([w.concurrency for w in workloads] + list(options.memory_counts))
+    found = Found()
     async with (
         asyncio.timeout(RUN_TIME_LIMIT_S),
         systems(
-            workers=options.workers, max_concurrency=max(w.concurrency for w in workloads)
+            workers=options.workers, max_concurrency=most_streams, settings=FEATURE_SETTINGS
         ) as running_systems,
-        AsyncExitStack() as stack,
     ):
-        node: Target | None = None
-        if route is not None:
-            node = await stack.enter_async_context(
-                node_serving(route=route, running_systems=running_systems)
+        idle_rss_mb = rss_bytes(process_tree(running_systems.chatgate.server_pid)) / MB
+        async with AsyncExitStack() as stack:
+            node: Target | None = None
+            if route is not None:
+                node = await stack.enter_async_context(
+                    node_serving(route=route, running_systems=running_systems)
+                )
+            progress("starting chatgate's other setups")
+            variants = await start_variants(
+                stack,
+                running_systems,
+                scale_to=options.scale_to,
+                connections=max(w.concurrency for w in workloads),
+                progress=progress,
             )
-        measured = MeasuredSystems(
-            floor=running_systems.floor, chatgate=running_systems.chatgate, node=node
+            measured = MeasuredSystems(
+                floor=running_systems.floor,
+                chatgate=running_systems.chatgate,
+                node=node,
+                variants=variants,
+            )
+            progress(f"warming up (chatgate with {options.workers} worker(s), and the others)")
+            await warm_up(measured, options)
+            await measure_workloads(
+                measured, workloads, options=options, progress=progress, found=found
+            )
+        # Only the fake upstream is left running: each memory point starts its own chatgate.
+        found.memory = await measure_memory_slope(
+            options.memory_counts,
+            w3=w3,
+            running_systems=running_systems,
+            load_processes=options.load_processes,
+            progress=progress,
         )
-        idle_rss_mb = rss_bytes(process_tree(measured.chatgate.server_pid)) / MB
-        progress(f"warming up (chatgate with {options.workers} worker(s))")
-        await measure_workload(WARM_UP, measured, replace(options, repeats=1))
-        results = []
-        for workload in workloads:
-            progress(workload.describe())
-            results.append(await measure_workload(workload, measured, options))
-            progress(summary(results[-1]))
-        await stack.aclose()  # the Node reference is not needed for the runs below
-        progress(f"W5: {workloads[0].name}'s load through /v1/chat/completions")
-        openai_api = await measure_openai_api(workloads[0], running_systems, options)
-        scaling: Measurement | None = None
-        if options.scale_to:
-            progress(f"{workloads[0].name} through chatgate with {options.scale_to} workers")
-            scaling = await measure_scaling(workloads[0], running_systems, options)
     return BenchRun(
         started=started.isoformat(timespec="seconds"),
         duration_s=time.perf_counter() - clock,
@@ -290,10 +218,17 @@ async def run_benchmark(options: Options, progress: Progress) -> BenchRun:
         commit=source_commit(),
         machine=machine,
         chatgate_idle_rss_mb=idle_rss_mb,
-        workloads=results,
-        scaling=scaling,
+        workloads=found.workloads,
+        scaling=found.medians.get("scaling"),
         scaling_workers=options.scale_to,
-        openai_api=openai_api,
+        scaling_w3=found.medians.get("scaling_w3"),
+        openai_api=found.medians.get("openai_api"),
+        cookie_sign_in=found.medians.get("cookie_sign_in"),
+        cookie_sign_in_skipped=variants.cookie_skipped,
+        memory=found.memory,
+        cluster=cluster_result(found, variants),
+        cluster_skipped=variants.cluster_skipped,
+        chatgate_settings=FEATURE_SETTINGS,
         node_version=None if route is None else route.version,
         node_skipped=node_skipped,
     )

@@ -34,7 +34,7 @@ class LoadPlan(BaseModel):
     host: str
     port: int
     path: str
-    token: str
+    headers: dict[str, str]  # the credential: a bearer token, or a session cookie
     body: str
     mode: Mode
     requests: int
@@ -114,7 +114,11 @@ async def _worker(
 
 async def run_plan(plan: LoadPlan) -> LoadResult:
     request = post_request(
-        host=plan.host, port=plan.port, path=plan.path, token=plan.token, body=plan.body.encode()
+        host=plan.host,
+        port=plan.port,
+        path=plan.path,
+        headers=plan.headers,
+        body=plan.body.encode(),
     )
     # Every connection is open before the clock starts.
     connections = await asyncio.gather(*(_open(plan) for _ in range(plan.concurrency)))

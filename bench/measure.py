@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bench.bodies import expected_answer_bytes
-from bench.client import Mode
+from bench.client import Mode, bearer
 from bench.load_runner import LoadProcesses, merge_results, split_plan
 from bench.loadgen import LoadPlan, LoadResult
+from bench.measurement import Latency, Measurement
 from bench.procfs import cpu_seconds, process_tree, rss_bytes
-from bench.results import Latency, Measurement
 from bench.services import HOST
 from bench.workloads import Workload
 
@@ -35,6 +35,21 @@ class Target:
     body: Callable[[Workload], str]
     server_pid: int
     upstream_pid: int | None  # the fake upstream behind the server, if any
+    # Other instances whose CPU counts as the server's (several behind a proxy).
+    other_server_pids: tuple[int, ...] = ()
+    proxy_pid: int | None = None  # a reverse proxy in front, its CPU counted apart
+    # Signed in by this Cookie header (with the Origin a browser sends) instead of the token.
+    cookie: str | None = None
+
+    def credential(self) -> dict[str, str]:
+        if self.cookie is None:
+            return bearer(self.token)
+        return {"Cookie": self.cookie, "Origin": f"http://{HOST}:{self.port}"}
+
+    def server_tree(self) -> list[int]:
+        return [
+            pid for root in (self.server_pid, *self.other_server_pids) for pid in process_tree(root)
+        ]
 
 
 class PeakRss:
@@ -65,7 +80,7 @@ def load_plan(workload: Workload, target: Target) -> LoadPlan:
         host=HOST,
         port=target.port,
         path=target.path,
-        token=target.token,
+        headers=target.credential(),
         body=target.body(workload),
         mode=target.mode,
         requests=workload.requests,
@@ -78,14 +93,17 @@ def load_plan(workload: Workload, target: Target) -> LoadPlan:
 
 async def measure(workload: Workload, target: Target, load_processes: int = 1) -> Measurement:
     plans = split_plan(load_plan(workload, target), load_processes)
-    server = process_tree(target.server_pid)
+    server = target.server_tree()
     upstream = [] if target.upstream_pid is None else process_tree(target.upstream_pid)
+    proxy = [] if target.proxy_pid is None else process_tree(target.proxy_pid)
     async with LoadProcesses(plans, module="bench.loadgen", result=LoadResult) as load:
         await load.ready()
         server_before, upstream_before = cpu_seconds(server), cpu_seconds(upstream)
+        proxy_before = cpu_seconds(proxy)
         async with sampling_rss(server) as peak:
             result = merge_results(await load.run(TIME_LIMIT_S + 2 * REQUEST_TIMEOUT_S))
         server_cpu, upstream_cpu = cpu_seconds(server), cpu_seconds(upstream)
+        proxy_cpu = cpu_seconds(proxy)
     return Measurement(
         system=target.system,
         answered=len(result.total_s),
@@ -94,6 +112,7 @@ async def measure(workload: Workload, target: Target, load_processes: int = 1) -
         chunks_per_request=workload.chunks,
         server_cpu_s=server_cpu - server_before,
         upstream_cpu_s=None if target.upstream_pid is None else upstream_cpu - upstream_before,
+        proxy_cpu_s=None if target.proxy_pid is None else proxy_cpu - proxy_before,
         load_cpu_s=result.cpu_s,
         load_processes=len(plans),
         ttfb=Latency.of(result.ttfb_s),

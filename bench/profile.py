@@ -1,8 +1,8 @@
 """``uv run --with py-spy python -m bench.profile``: where chatgate's CPU goes under W1.
 
-Starts the fake upstream and chatgate as the benchmark does and runs W1 a few
-times while py-spy samples the thread holding the GIL (time spent working,
-not waiting). It saves the raw stacks and prints, as shares of all samples,
+Starts the fake upstream and chatgate as the benchmark does (every feature on)
+and runs W1 a few times while py-spy samples the thread holding the GIL (time
+spent working, not waiting). It saves the raw stacks and prints, as shares of all samples,
 the costliest packages and functions by self time and the time spent inside
 each step of the chat route; and, from /proc, how the process's CPU time
 splits between its threads.
@@ -22,11 +22,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.harness import WARM_UP, stop_on_sigterm, systems
+from bench.features import FEATURE_SETTINGS
+from bench.harness import stop_on_sigterm
 from bench.measure import measure
 from bench.procfs import cpu_seconds, thread_cpu_seconds
 from bench.results import RESULTS_DIR
-from bench.workloads import WORKLOADS
+from bench.systems import systems
+from bench.workloads import WARM_UP, WORKLOADS
 
 ROUNDS = 3
 SAMPLE_RATE = 200
@@ -163,7 +165,7 @@ async def record(raw: Path, started: str) -> Profile:
     w1 = WORKLOADS[0]
     async with (
         asyncio.timeout(RUN_TIME_LIMIT_S),
-        systems(workers=1, max_concurrency=w1.concurrency) as running,
+        systems(workers=1, max_concurrency=w1.concurrency, settings=FEATURE_SETTINGS) as running,
     ):
         pid = running.chatgate.server_pid
         await measure(WARM_UP, running.chatgate)

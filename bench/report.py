@@ -1,9 +1,11 @@
-"""``python -m bench.report [RESULTS] [--profile PROFILE]``: rewrite the generated
-parts of docs/performance.md, and its chart, from saved results.
+"""``python -m bench.report [RESULTS] [--profile PROFILE] [--baseline RUN]``: rewrite the
+generated parts of docs/performance.md, and its chart, from saved results.
 
 The document's prose is written by hand; everything between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` comes from the JSON files
 (by default the newest full run and the newest profile in bench/results/).
+The run shown is kept as docs/performance-run.json, and the one it replaces as
+docs/performance-baseline.json: the page shows the two side by side.
 """
 
 from __future__ import annotations
@@ -12,19 +14,12 @@ import argparse
 import re
 from pathlib import Path
 
+from bench.baseline import BASELINE, SHOWN, comparison_headers, comparison_rows, keep, rotate
 from bench.chart import draw_chart
 from bench.profile import Profile, Share
-from bench.reference import goal_heading, goal_rows
 from bench.results import RESULTS_DIR, BenchRun, latest_full_run_path, load_run
-from bench.tables import (
-    LEGEND,
-    RESULT_HEADERS,
-    SCALING_HEADERS,
-    render_markdown,
-    result_rows,
-    scaling_rows,
-    workload_lines,
-)
+from bench.sections import render_blocks_markdown, run_blocks
+from bench.tables import render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
@@ -47,22 +42,19 @@ def machine_section(run: BenchRun) -> str:
     )
 
 
-def results_section(run: BenchRun) -> str:
+def results_section(run: BenchRun, before: BenchRun | None) -> str:
     parts = [
-        "\n".join(f"- {line}" for line in workload_lines(run)),
-        render_markdown(RESULT_HEADERS, result_rows(run)),
-        LEGEND.replace("\n", " "),
+        render_blocks_markdown(run_blocks(run)),
+        f"![CPU per 1,000 requests, time to first byte and memory]({CHART.name})",
     ]
-    if scaling := scaling_rows(run):
+    if before is not None:
         parts += [
-            "W1 through chatgate, by number of `--workers`:",
-            render_markdown(SCALING_HEADERS, scaling),
+            f"Against the run this page showed before ({before.started},"
+            f" chatgate at `{before.commit}`, {before.machine.cpus} CPUs"
+            + (f"; {before.note}" if before.note else "")
+            + "; in the chart, the lighter bars):",
+            render_markdown(comparison_headers(before, run), comparison_rows(before, run)),
         ]
-    parts += [
-        goal_heading(run),
-        render_markdown(*goal_rows(run)),
-        f"![CPU per 1,000 requests and time to first byte]({CHART.name})",
-    ]
     return "\n\n".join(parts)
 
 
@@ -100,20 +92,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
     parser.add_argument("results", nargs="?", type=Path, help="a bench/results/*.json file")
     parser.add_argument("--profile", type=Path, help="a bench/results/profile-*.json file")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help=f"the run to show as before, kept as {BASELINE.relative_to(ROOT)}"
+        f" [the run {SHOWN.relative_to(ROOT)} held until now]",
+    )
     args = parser.parse_args()
     results_path: Path | None = args.results or latest_full_run_path()
     if results_path is None:
         raise SystemExit("no full run in bench/results/: run `make bench` first")
     run = load_run(results_path)
+    before = rotate(run)
+    if args.baseline is not None:
+        before = load_run(args.baseline)
+        keep(before, BASELINE)
     text = DOC.read_text()
     text = replace_section(text, "machine", machine_section(run))
-    text = replace_section(text, "results", results_section(run))
+    text = replace_section(text, "results", results_section(run, before))
     profile_path: Path | None = args.profile or _newest_profile()
     if profile_path is not None:
         profile = Profile.model_validate_json(profile_path.read_text())
         text = replace_section(text, "profile", profile_section(profile))
     DOC.write_text(text)
-    draw_chart(run, CHART)
+    draw_chart(run, CHART, before=before)
     used = results_path if profile_path is None else f"{results_path} and {profile_path}"
     print(f"updated {DOC} and {CHART} from {used}")
 

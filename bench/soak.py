@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -23,18 +22,20 @@ from datetime import UTC, datetime
 import aiohttp
 
 from bench.bodies import chat_body
-from bench.harness import stop_on_sigterm, systems
+from bench.harness import stop_on_sigterm
 from bench.load_runner import LoadProcesses
 from bench.machine import describe_machine, source_commit
 from bench.measure import MB, sampling_rss
+from bench.measurement import Latency
 from bench.procfs import cpu_seconds, open_fds, process_tree, rss_bytes
-from bench.results import Latency
+from bench.prometheus_text import metric_value
 from bench.services import HOST
 from bench.soak_load import SoakLoadResult, SoakPlan
 from bench.soak_logs import summarise_log
 from bench.soak_mix import Fault, directive
 from bench.soak_report import render_soak
 from bench.soak_results import CHECKPOINT_FRACTIONS, FD_TOLERANCE, Snapshot, SoakRun
+from bench.systems import systems
 from chatgate import __version__
 
 FULL = (500, 5.0)  # concurrency, minutes
@@ -65,14 +66,6 @@ class Options:
     def kind(self) -> str:
         shape = (self.concurrency, self.minutes)
         return "full" if shape == FULL else "quick" if shape == QUICK else "custom"
-
-
-def metric_value(text: str, name: str) -> float:
-    """A sample without labels from Prometheus' text format."""
-    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
-    if found is None:
-        raise SoakFailed(f"{name} missing from /metrics")
-    return float(found.group(1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,15 @@ import uvloop
 from pydantic import BaseModel
 
 from bench.bodies import chat_body, expected_answer_bytes
-from bench.client import Connection, Exchange, ResponseBroken, TextAnswer, connect, post_request
+from bench.client import (
+    Connection,
+    Exchange,
+    ResponseBroken,
+    TextAnswer,
+    bearer,
+    connect,
+    post_request,
+)
 from bench.fdlimit import raise_fd_limit
 from bench.procfs import cpu_seconds
 from bench.soak_mix import Fault, Outcome, assign_fault, directive, outcome
@@ -80,7 +88,7 @@ async def _send(
         host=plan.host,
         port=plan.port,
         path=plan.path,
-        token=plan.token,
+        headers=bearer(plan.token),
         body=chat_body(line).encode(),
     )
     try:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.results import RESULTS_DIR, Latency, Machine
+from bench.measurement import Latency
+from bench.results import RESULTS_DIR, Machine
 from bench.soak_mix import Fault, Outcome, is_expected
 
 CHECKPOINT_FRACTIONS = (0.2, 0.6, 1.0)  # of the run, when memory is read under load

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.results import BenchRun, Latency, Measurement, WorkloadResult
+from bench.measurement import Latency, Measurement
+from bench.results import BenchRun, WorkloadResult
 
 Rows = list[list[str]]
 
@@ -33,17 +34,17 @@ LEGEND = (
 )
 
 
-def _latency(latency: Latency | None) -> str:
-    if latency is None:
+def latency(figures: Latency | None) -> str:
+    if figures is None:
         return "-"
-    return f"{latency.p50_ms:.2f} / {latency.p99_ms:.2f}"
+    return f"{figures.p50_ms:.2f} / {figures.p99_ms:.2f}"
 
 
 def _ratio(ours: float, floor: float) -> str:
     return f"{ours / floor:.2f}x" if floor > 0 else "-"
 
 
-def _cpu(m: Measurement) -> str:
+def cpu_with_range(m: Measurement) -> str:
     """CPU per 1,000 requests, with the range over repetitions when there were several."""
     figure = f"{m.cpu_per_1k_requests:.3f}"
     if len(m.cpu_per_1k_runs) > 1:
@@ -57,11 +58,11 @@ def _measurement_row(name: str, m: Measurement) -> list[str]:
         name,
         m.system,
         f"{m.requests_per_s:,.0f}",
-        _cpu(m),
+        cpu_with_range(m),
         f"{m.cpu_per_100k_chunks:.2f}",
         upstream,
-        _latency(m.ttfb),
-        _latency(m.total),
+        latency(m.ttfb),
+        latency(m.total),
         f"{m.peak_rss_mb:.0f}",
         str(m.error_count),
         f"{m.load_cpu_share:.0%} of {m.load_processes}",
@@ -112,41 +113,7 @@ def workload_lines(run: BenchRun) -> list[str]:
 
 
 def result_rows(run: BenchRun) -> Rows:
-    rows = [row for result in run.workloads for row in workload_rows(result)]
-    w1 = run.workload("W1")
-    if run.openai_api is not None and w1 is not None:
-        rows.append(_measurement_row("W5", run.openai_api))
-        rows.append(_ratio_row("W5", "chatgate /v1 / W1 chatgate", run.openai_api, w1.chatgate))
-    return rows
-
-
-SCALING_HEADERS = [
-    "workers",
-    "req/s",
-    "CPU-s / 1k req (range)",
-    "TTFB p50 / p99 ms",
-    "peak RSS MB",
-    "errors",
-]
-
-
-def scaling_rows(run: BenchRun) -> Rows:
-    w1 = run.workload("W1")
-    if run.scaling is None or w1 is None:
-        return []
-    rows = []
-    for workers, m in ((run.workers, w1.chatgate), (run.scaling_workers, run.scaling)):
-        rows.append(
-            [
-                str(workers),
-                f"{m.requests_per_s:,.0f}",
-                _cpu(m),
-                _latency(m.ttfb),
-                f"{m.peak_rss_mb:.0f}",
-                str(m.error_count),
-            ]
-        )
-    return rows
+    return [row for result in run.workloads for row in workload_rows(result)]
 
 
 def render_text(headers: Sequence[str], rows: Rows) -> str:

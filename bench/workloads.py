@@ -43,6 +43,10 @@ WORKLOADS = (
     ),
 )
 
+WARM_UP = Workload(
+    name="warm-up", summary="warm-up", chunks=10, delay_ms=0, requests=100, concurrency=10
+)
+
 # (requests, concurrency) of each workload in a --quick smoke run
 _QUICK_COUNTS = ((200, 20), (20, 10), (200, 100), (30, 1))
 
@@ -55,3 +59,16 @@ QUICK_WORKLOADS = tuple(
 def through_v1(w1: Workload) -> Workload:
     """W5: W1's load through /v1/chat/completions, streamed with usage."""
     return w1.model_copy(update={"name": "W5", "summary": "W1 through /v1, with usage"})
+
+
+def holding_streams(w3: Workload, streams: int) -> Workload:
+    """W3's answers with ``streams`` connections, each sending two requests one after
+    the other, so that every connection holds a stream through the middle of the run."""
+    return w3.model_copy(
+        update={
+            "name": f"W3 x {streams:,}",
+            "summary": f"{streams:,} slow streams at once",
+            "requests": 2 * streams,
+            "concurrency": streams,
+        }
+    )

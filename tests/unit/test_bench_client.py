@@ -8,6 +8,7 @@ from bench.client import (
     EventStreamAnswer,
     ResponseBroken,
     TextAnswer,
+    bearer,
     post_request,
 )
 
@@ -50,12 +51,23 @@ def test_event_stream_answer_rejects_an_event_that_is_not_json() -> None:
 
 
 def test_post_request_has_length_and_token() -> None:
-    request = post_request(host="127.0.0.1", port=9, path="/x", token="t", body=b'{"a":1}')
+    request = post_request(
+        host="127.0.0.1", port=9, path="/x", headers=bearer("t"), body=b'{"a":1}'
+    )
     head, body = request.split(b"\r\n\r\n")
     assert head.startswith(b"POST /x HTTP/1.1\r\n")
     assert b"Authorization: Bearer t" in head
     assert b"Content-Length: 7" in head
     assert body == b'{"a":1}'
+
+
+def test_post_request_signed_in_by_cookie_has_no_authorization() -> None:
+    headers = {"Cookie": "sb-x-auth-token=v", "Origin": "http://127.0.0.1:9"}
+    request = post_request(host="127.0.0.1", port=9, path="/x", headers=headers, body=b"{}")
+    head = request.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert b"Cookie: sb-x-auth-token=v" in head
+    assert b"Origin: http://127.0.0.1:9" in head
+    assert not any(line.startswith(b"Authorization") for line in head)
 
 
 class FakeTransport:

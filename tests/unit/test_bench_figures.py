@@ -2,14 +2,14 @@ import os
 
 from bench.load_runner import merge_results, split_plan
 from bench.loadgen import LoadPlan, LoadResult
+from bench.measurement import Latency, Measurement, median_run, percentile
 from bench.procfs import cpu_seconds, open_fds, process_tree, rss_bytes
-from bench.results import Latency, Measurement, median_run, percentile
 
 PLAN = LoadPlan(
     host="127.0.0.1",
     port=9,
     path="/",
-    token="t",
+    headers={"Authorization": "Bearer t"},
     body="{}",
     mode="text",
     requests=1001,

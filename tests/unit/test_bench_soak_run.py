@@ -1,6 +1,7 @@
 import pytest
 
-from bench.soak import metric_value, parse_options
+from bench.prometheus_text import metric_value
+from bench.soak import parse_options
 
 
 def test_metric_value_reads_an_unlabelled_sample() -> None:
