@@ -1,7 +1,7 @@
 """The one Redis client of a process, when CHATGATE_REDIS_URL is set.
 
 Imported only then (the client weighs 15 MB of imports), built once by the
-runtime and shared by the limits and the identity feed.
+runtime and shared by the limits, the identity feed and the usage counters.
 
 What a Redis failure means, decided here for both:
 - the limits answer 503: a limit that cannot be counted cannot be kept, and letting
@@ -25,10 +25,25 @@ def client_name() -> str:
     return f"chatgate-{os.getpid()}"
 
 
+# Connections one process opens to Redis at most. Commands take well under a
+# millisecond, so a burst of a thousand new answers waits its turn for one of
+# these rather than opening a thousand connections at once, which overflows
+# Redis's accept queue and times out as "Redis is unavailable".
+MAX_CONNECTIONS = 64
+# How long a command waits for a free connection before it counts as a failure.
+POOL_TIMEOUT_S = 10.0
+
+
 def connect_redis(url: str) -> Redis:
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
 
     # The timeouts bound each command; a subscription's blocking read is not one.
-    return Redis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=2, client_name=client_name()
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_TIMEOUT_S,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        client_name=client_name(),
     )
+    return Redis.from_pool(pool)  # closing the client closes its pool too

@@ -62,8 +62,8 @@ class Runtime:
             max_retries=settings.upstream_max_retries,
         )
         self.metrics = Metrics()
-        # One client for the limits and the identity feed (how each meets a Redis
-        # failure: see chatgate.redis_client); the connections open on first use.
+        # One client for the limits, the identity feed and the usage counters (how
+        # each meets a Redis failure: see chatgate.redis_client); the connections open on first use.
         self._redis: Redis | None = (
             connect_redis(settings.redis_url) if settings.redis_url else None
         )
@@ -116,7 +116,7 @@ class Runtime:
         self._http = (
             self._new_http() if self._new_http else new_session(destination_policy(settings))
         )
-        self._usage = Usage(settings=settings, db=self._db, metrics=self.metrics)
+        self._usage = Usage(settings=settings, db=self._db, metrics=self.metrics, redis=self._redis)
         self._usage.start()
         self.sign_in = SupabaseSignIn.from_settings(settings, http=self._http)
         if self.chatbot_ui is not None:

@@ -21,7 +21,8 @@ from chatgate.db.usage_queries import UsageRow, UsageStore
 from chatgate.db.usage_tables import usage
 from chatgate.errors import QuotaExceeded
 from chatgate.metrics import Metrics
-from chatgate.usage.ledger import Ledger, UsageCounters
+from chatgate.redis_client import connect_redis
+from chatgate.usage.ledger import Ledger
 from chatgate.usage.quotas import Quotas
 from chatgate.usage.redis_counters import RedisUsageCounters, day_key, month_key
 from tests.e2e.conftest import postgres_database
@@ -59,7 +60,7 @@ class Instance:
     db: Database
     ledger: Ledger
     quotas: Quotas
-    counters: UsageCounters | None
+    counters: RedisUsageCounters | None
 
     async def answer(self, user_id: int, number: int) -> None:
         """One chat request: the quota check, then its row once the answer is over."""
@@ -70,7 +71,7 @@ class Instance:
     async def close(self) -> None:
         await self.ledger.stop()
         if self.counters is not None:
-            await self.counters.close()
+            await self.counters.redis.aclose()  # the process's client, as the runtime's
         await self.db.close()
 
 
@@ -94,7 +95,7 @@ async def instances(
         await client.aclose()
     made = []
     for db in (first_db, Database(make_engine(database_url))):
-        counters = RedisUsageCounters(REDIS_URL) if with_redis else None
+        counters = RedisUsageCounters(connect_redis(REDIS_URL)) if with_redis else None
         metrics = Metrics()
         ledger = Ledger(UsageStore(db), metrics=metrics, counters=counters, interval=0.02)
         quotas = Quotas(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatgate.db.queries import Database
 from chatgate.db.usage_queries import UsageStore
 from chatgate.metrics import Metrics
@@ -9,15 +11,20 @@ from chatgate.settings import Settings
 from chatgate.usage.ledger import Ledger, UsageCounters
 from chatgate.usage.quotas import Quotas
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 
 class Usage:
-    def __init__(self, *, settings: Settings, db: Database, metrics: Metrics) -> None:
+    def __init__(
+        self, *, settings: Settings, db: Database, metrics: Metrics, redis: Redis | None = None
+    ) -> None:
         counters: UsageCounters | None = None
-        if settings.redis_url:
+        if redis is not None:
             # Imported only when configured, as the limits do: Redis's client is heavy.
             from chatgate.usage.redis_counters import RedisUsageCounters
 
-            counters = RedisUsageCounters(settings.redis_url)
+            counters = RedisUsageCounters(redis)
         self.counters = counters
         self.store = UsageStore(db)
         self.ledger = Ledger(self.store, metrics=metrics, counters=counters)

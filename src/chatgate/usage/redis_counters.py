@@ -23,8 +23,8 @@ def month_key(user_id: int, day: date) -> str:
 
 
 class RedisUsageCounters:
-    def __init__(self, url: str) -> None:
-        self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis  # the process's one client (chatgate.redis_client)
 
     async def add(self, tokens: dict[tuple[int, date], int]) -> None:
         try:
@@ -46,4 +46,4 @@ class RedisUsageCounters:
         return int(values[0] or 0), int(values[1] or 0)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        return None  # the client is the runtime's, closed by it
