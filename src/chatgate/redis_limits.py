@@ -24,6 +24,15 @@ return 1
 """
 
 
+# One round trip, one reply: the count in this minute's window, which expires
+# with it (a MULTI/EXEC pipeline of the same costs four commands and replies).
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 class RedisLimiter:
     """Fails closed: without Redis a limit answers 503 (see chatgate.redis_client)."""
 
@@ -32,6 +41,7 @@ class RedisLimiter:
         self.max_streams = max_streams
         self.redis = redis
         self._acquire = self.redis.register_script(_ACQUIRE)
+        self._count = self.redis.register_script(_COUNT)
         self._instance = os.urandom(6).hex()
 
     async def check_rate(self, user_id: int) -> None:
@@ -40,10 +50,7 @@ class RedisLimiter:
         now = time.time()
         key = f"chatgate:rate:{user_id}:{int(now // WINDOW)}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, WINDOW + 5)
-                count, _ = await pipe.execute()
+            count = await self._count(keys=[key], args=[WINDOW + 5])
         except RedisError as exc:
             raise ServiceUnavailable("The rate limit store (Redis) is unavailable") from exc
         if int(count) > self.per_minute:
