@@ -51,6 +51,7 @@ class CompletionsEndpoint:
         async with Answering(runtime, scope, receive, send, what="chat completion") as answering:
             identity, raw = await admit(runtime, self.credentials, scope, receive)
             request = parse_completion_request(raw)
+            del raw  # up to CHATGATE_MAX_BODY_BYTES, not to be held while the answer streams
             async with runtime.limiter.stream_slot(identity.owner.user_id, answering.request_id):
                 answering.meter = meter = meter_for(
                     scope, identity, provider="", model=request.model, messages=request.messages

@@ -39,6 +39,7 @@ class ChatEndpoint:
         async with Answering(runtime, scope, receive, send, what=what) as answering:
             identity, body = await admit(runtime, self.credentials, scope, receive)
             chat = await read_chat_body(body, custom_model=provider.key_field is None)
+            del body  # up to CHATGATE_MAX_BODY_BYTES, not to be held while the answer streams
             if runtime.settings.log_content:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": answering.request_id, "content": content})
