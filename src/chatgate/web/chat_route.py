@@ -20,7 +20,7 @@ from chatgate.web.admission import admit, meter_for
 from chatgate.web.chat_body import read_chat_body
 from chatgate.web.credentials import Credentials
 from chatgate.web.outcome import Answering
-from chatgate.web.relay import relay_until_disconnect
+from chatgate.web.relay import relay_text, until_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -55,5 +55,5 @@ class ChatEndpoint:
                     runtime, identity=identity, provider=provider, chat=chat, meter=meter
                 )
                 with runtime.metrics.active_answers.track_inprogress():
-                    await relay_until_disconnect(receive, send, pieces)
+                    await until_disconnect(receive, relay_text(send, pieces))
             answering.complete()
