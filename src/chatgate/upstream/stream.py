@@ -187,20 +187,21 @@ async def stream_reads(
                 if ended:
                     break
                 raise translate(exc, provider_name=provider_name, answering=True) from exc
-            payloads = lines.feed(data) if data else lines.end()
-            if payloads:
-                item, failure, end_seen = decode(payloads)
-                ended = ended or end_seen
-                if item:
-                    if started:
-                        deadline.last_text = loop.time()
-                    else:
-                        started = True
-                        deadline.started()
-                    yield item
-                if failure is not None:
-                    raise failure
-            if not data:
+            at_eof = not data
+            item, failure, end_seen = decode(lines.end() if at_eof else lines.feed(data))
+            # The wait for the next read may be long: this one's bytes are not kept meanwhile.
+            del data
+            ended = ended or end_seen
+            if item:
+                if started:
+                    deadline.last_text = loop.time()
+                else:
+                    started = True
+                    deadline.started()
+                yield item
+            if failure is not None:
+                raise failure
+            if at_eof:
                 break
         if not ended:
             raise StreamBroken(
