@@ -168,8 +168,11 @@ async def stream_reads(
     deadline = TextDeadline(reader, sent_at=sent_at, policy=policy)
     if response.connection is not None and response.connection.protocol is not None:
         # The deadline above keeps time now; aiohttp's own per-read timer would
-        # only be re-armed by every keep-alive.
-        response.connection.protocol.read_timeout = None
+        # only be re-armed by every keep-alive. Restarted without a timeout, the
+        # timer armed by the last read goes at once, not at the next read.
+        protocol = response.connection.protocol
+        protocol.read_timeout = None
+        protocol.start_timeout()
     lines = DataLines(provider_name)
     loop = asyncio.get_running_loop()
     started = ended = False
