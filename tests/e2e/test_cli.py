@@ -1,5 +1,5 @@
-"""The chatgate command on its own (no server): what it imports, the schema it
-expects, the secret it will and will not use, and its one-line failures."""
+"""The chatgate command on its own: what it (and the server it starts) imports,
+the schema it expects, the secret it will and will not use, and its one-line failures."""
 
 from __future__ import annotations
 
@@ -71,6 +71,27 @@ def test_listing_users_imports_neither_the_web_stack_nor_alembic(tmp_path: Path)
     chatgate(env, "migrate")
     result = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_server_imports_only_what_its_settings_use(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from chatgate.app import create_app_from_env\n"
+        "create_app_from_env()\n"
+        "optional = ('alembic', 'redis', 'jwt', 'sqlalchemy.dialects.postgresql',"
+        " 'chatgate.fake')\n"
+        "print(sorted(m for m in optional if m in sys.modules))\n"
+    )
+    # SQLite, no Redis, no Supabase sign-in: none of their clients (PyJWT alone is 2 MB).
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
