@@ -39,7 +39,6 @@ class ChatEndpoint:
         async with Answering(runtime, scope, receive, send, what=what) as answering:
             identity, body = await admit(runtime, self.credentials, scope, receive)
             chat = await read_chat_body(body, custom_model=provider.key_field is None)
-            del body  # up to CHATGATE_MAX_BODY_BYTES, not to be held while the answer streams
             if runtime.settings.log_content:
                 content = orjson.dumps(chat.messages[-1])[:4000].decode(errors="ignore")
                 log.info("prompt", extra={"request_id": answering.request_id, "content": content})
@@ -54,6 +53,9 @@ class ChatEndpoint:
                 pieces = await answer(
                     runtime, identity=identity, provider=provider, chat=chat, meter=meter
                 )
+                # The request, raw and parsed, is up to CHATGATE_MAX_BODY_BYTES of conversation
+                # (and images): it is not held for as long as the answer streams.
+                del body, chat
                 with runtime.metrics.active_answers.track_inprogress():
                     await until_disconnect(receive, relay_text(send, pieces))
             answering.complete()
