@@ -31,7 +31,7 @@ from chatgate.web.router import ChatgateApp, WebRouter
 
 def create_app(
     settings: Settings, *, http: Callable[[], aiohttp.ClientSession] | None = None
-) -> FastAPI:
+) -> ChatgateApp:
     """The app; ``http`` makes the session upstream requests go through (a test's)."""
     runtime = Runtime(settings) if http is None else Runtime(settings, new_http=http)
 
@@ -115,6 +115,7 @@ def create_app(
     return app
 
 
-def create_app_from_env() -> FastAPI:
-    """The factory `chatgate serve` hands to uvicorn (once per worker)."""
-    return create_app(load_settings())
+def create_app_from_env() -> ASGIApp:
+    """The factory `chatgate serve` hands to uvicorn (once per worker): the app's
+    edge, where every request enters (its lifespan reaches FastAPI through it)."""
+    return create_app(load_settings()).edge

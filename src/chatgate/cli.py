@@ -66,9 +66,31 @@ def current_settings() -> Settings:
         fail("; ".join(problems), 2)
 
 
-async def prepare_schema(db: Database, *, migrate: bool) -> None:
+class MigrationFailed(Exception):
+    """``chatgate migrate`` failed; it said why on standard error."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def migrate_in_own_process() -> None:
+    """Apply the migrations in a ``chatgate migrate`` process: once imported, Alembic
+    would stay in the server's memory (about 9 MB) for as long as it serves."""
+    import asyncio
+
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatgate", "migrate", stdout=asyncio.subprocess.DEVNULL
+    )
+    status = await child.wait()
+    if status != 0:
+        raise MigrationFailed(status if status > 0 else 1)
+
+
+async def prepare_schema(db: Database, *, migrate: bool, migrate_apart: bool = False) -> None:
     """Migrate (``migrate``, or a brand-new empty database), or refuse a schema that is
-    not this chatgate's: a server may be running on it, so it is upgraded on purpose."""
+    not this chatgate's: a server may be running on it, so it is upgraded on purpose.
+    With ``migrate_apart`` the migrations run in a process of their own."""
     from chatgate.db.schema import SchemaState, schema_state
 
     state = await schema_state(db.engine)
@@ -78,13 +100,20 @@ async def prepare_schema(db: Database, *, migrate: bool) -> None:
         raise CommandFailed("Database schema is newer than this chatgate: upgrade chatgate")
     if state is SchemaState.BEHIND and not migrate:
         raise CommandFailed("Database schema is behind: run chatgate migrate")
+    if migrate_apart:
+        await migrate_in_own_process()
+        return
     from chatgate.db.migrate import migrate as apply_migrations
 
     await apply_migrations(db.engine)
 
 
 def run_with_db(
-    settings: Settings, work: Callable[[Database], Awaitable[T]], *, migrate: bool = False
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    migrate: bool = False,
+    migrate_apart: bool = False,
 ) -> T:
     """Run one command's work against a current schema, with one-line errors."""
     import asyncio
@@ -97,7 +126,7 @@ def run_with_db(
     async def main() -> T:
         db = Database(make_engine(settings.effective_database_url))
         try:
-            await prepare_schema(db, migrate=migrate)
+            await prepare_schema(db, migrate=migrate, migrate_apart=migrate_apart)
             return await work(db)
         finally:
             await db.close()
@@ -112,6 +141,8 @@ def run_with_db(
         fail(str(exc))
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach the database: {exc.strerror or exc}")
+    except MigrationFailed as exc:
+        sys.exit(exc.status)
 
 
 def run_with_keyring(
@@ -119,6 +150,7 @@ def run_with_keyring(
     work: Callable[[Database, Keyring], Awaitable[T]],
     *,
     migrate: bool = False,
+    migrate_apart: bool = False,
 ) -> T:
     """As run_with_db, for work that seals or opens stored keys: the secret must be
     the one the database's keys are sealed with."""
@@ -130,7 +162,7 @@ def run_with_keyring(
         await check_secret(db=db, keyring=keyring)
         return await work(db, keyring)
 
-    return run_with_db(settings, checked, migrate=migrate)
+    return run_with_db(settings, checked, migrate=migrate, migrate_apart=migrate_apart)
 
 
 def quiet_unreadable_logs() -> None:
@@ -211,11 +243,13 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         os.environ["CHATGATE_HOST"] = host
     settings = current_settings()
     # Once here, before the workers start (they then skip it): the schema, and a secret
-    # that opens the database's keys, or no server at all.
+    # that opens the database's keys, or no server at all. With one worker this process
+    # serves too: the migrations run apart, so that Alembic is never imported in it.
     run_with_keyring(
         settings,
         lambda _db, _keyring: _chatbot_ui_readable(settings),
         migrate=settings.migrate_on_start,
+        migrate_apart=True,
     )
     os.environ["CHATGATE_MIGRATE_ON_START"] = "false"
     from chatgate.web.connections import raise_open_file_limit

@@ -1,5 +1,5 @@
-"""The chatgate command on its own (no server): what it imports, the schema it
-expects, the secret it will and will not use, and its one-line failures."""
+"""The chatgate command on its own: what it (and the server it starts) imports,
+the schema it expects, the secret it will and will not use, and its one-line failures."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from chatgate.db.engine import make_engine
 from chatgate.db.migrate import alembic_config
 from chatgate.profile_fields import PROFILE_FIELDS
+from tests.e2e.conftest import free_port, start, stop
 
 SECRET = "a-secret-for-the-command-line-tests-0700"
 OTHER_SECRET = "another-secret-for-the-same-database-0701"
@@ -75,6 +76,27 @@ def test_listing_users_imports_neither_the_web_stack_nor_alembic(tmp_path: Path)
     assert result.stdout.strip() == "[]"
 
 
+def test_a_server_imports_only_what_its_settings_use(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from chatgate.app import create_app_from_env\n"
+        "create_app_from_env()\n"
+        "optional = ('alembic', 'redis', 'jwt', 'sqlalchemy.dialects.postgresql',"
+        " 'chatgate.fake')\n"
+        "print(sorted(m for m in optional if m in sys.modules))\n"
+    )
+    # SQLite, no Redis, no Supabase sign-in: none of their clients (PyJWT alone is 2 MB).
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 async def downgrade(database_url: str, revision: str) -> None:
     engine = make_engine(database_url)
 
@@ -99,6 +121,28 @@ def test_a_schema_behind_is_left_to_chatgate_migrate(tmp_path: Path) -> None:
     assert line == "error: Database schema is behind: run chatgate migrate"
     assert chatgate(env, "migrate").stdout.strip() == "database is up to date"
     assert chatgate(env, "user", "list").returncode == 0
+
+
+def serving_rss(env: dict[str, str], log: Path) -> int:
+    """The resident memory (kB) of a `chatgate serve` that has answered once."""
+    port = free_port()
+    process = start(["serve", "--port", str(port)], env, log, f"http://127.0.0.1:{port}/healthz")
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+    finally:
+        stop(process)
+
+
+def test_serve_migrates_a_schema_behind_without_keeping_alembic(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, CHATGATE_SECRET_KEY=SECRET)
+    assert chatgate(env, "migrate").returncode == 0
+    asyncio.run(downgrade(f"sqlite:///{tmp_path / 'data' / 'chatgate.db'}", "0002"))
+    after_migrating = serving_rss(env, tmp_path / "first.log")
+    assert chatgate(env, "user", "list").returncode == 0  # the schema is current again
+    on_a_current_schema = serving_rss(env, tmp_path / "second.log")
+    # Alembic alone is about 9 MB: the server that migrated holds none of it.
+    assert after_migrating - on_a_current_schema < 4 * 1024
 
 
 def test_a_brand_new_database_gets_its_schema_from_any_command(tmp_path: Path) -> None:

@@ -194,13 +194,13 @@ def test_a_prompt_estimate_counts_text_images_and_per_message_overhead() -> None
 
 
 def test_reported_counts_win_and_only_the_missing_ones_are_estimated() -> None:
-    messages = [{"role": "user", "content": "x" * 40}]
-    both = count_tokens(ReportedUsage(7, 9, 2), messages=messages, answer_chars=400)
+    prompt = estimate_prompt_tokens([{"role": "user", "content": "x" * 40}])
+    both = count_tokens(ReportedUsage(7, 9, 2), prompt_estimate=prompt, answer_chars=400)
     assert (both.prompt_tokens, both.completion_tokens, both.cached_tokens) == (7, 9, 2)
     assert not both.estimated
-    cut_short = count_tokens(ReportedUsage(7, None, 0), messages=messages, answer_chars=400)
+    cut_short = count_tokens(ReportedUsage(7, None, 0), prompt_estimate=prompt, answer_chars=400)
     assert (cut_short.prompt_tokens, cut_short.completion_tokens) == (7, 100)
     assert cut_short.estimated
-    nothing = count_tokens(ReportedUsage(), messages=messages, answer_chars=6)
+    nothing = count_tokens(ReportedUsage(), prompt_estimate=prompt, answer_chars=6)
     assert (nothing.prompt_tokens, nothing.completion_tokens, nothing.total_tokens) == (16, 2, 18)
     assert nothing.estimated

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,6 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from chatgate.db.tables import access_tokens, custom_models, meta, profiles, sessions, users
 from chatgate.errors import Conflict, ServiceUnavailable
 from chatgate.profile_fields import FIELD_NAMES
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 
 def utcnow() -> datetime:
@@ -194,8 +197,14 @@ class Database:
         already (made meanwhile by another instance). Raises IntegrityError when the
         username is taken."""
         now = utcnow()
-        dialect = self.engine.dialect.name
-        insert_user = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(users)
+        if self.engine.dialect.name == "postgresql":
+            # Imported here: a PostgreSQL engine has loaded its dialect already, and a
+            # server on SQLite never needs it (about 2 MB).
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            insert_user: PostgresqlInsert | SqliteInsert = postgresql_insert(users)
+        else:
+            insert_user = sqlite_insert(users)
         async with self._begin() as conn:
             user_id = await conn.scalar(
                 insert_user.values(

@@ -5,13 +5,16 @@ cookie, and the token's verification."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from chatgate.settings import Settings
 from chatgate.supabase.cookies import session_access_token, session_cookie_name
 from chatgate.supabase.request_origin import Network, refuse_cross_site
-from chatgate.supabase.session_tokens import SessionTokenVerifier, SessionUser, session_verifier
+
+if TYPE_CHECKING:
+    from chatgate.supabase.session_tokens import SessionTokenVerifier, SessionUser
 
 # Reading a session cookie costs more than the rest of a cached sign-in (a chunked
 # one, tens of microseconds): the cookies seen last are remembered, within a bound.
@@ -40,6 +43,12 @@ class SupabaseSignIn:
     ) -> SupabaseSignIn | None:
         """None unless ``CHATGATE_SUPABASE_URL`` (or ``CHATGATE_JWT_ISSUER``) is set; the
         cookie is read only with ``CHATGATE_SUPABASE_URL``, which names it."""
+        if settings.session_issuer is None:
+            return None
+        # Imported here: PyJWT and cryptography's key formats cost a server that does not
+        # sign in through Supabase about 2 MB.
+        from chatgate.supabase.session_tokens import session_verifier
+
         verifier = session_verifier(settings, http=http)
         if verifier is None:
             return None

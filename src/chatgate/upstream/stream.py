@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 
 from chatgate.errors import StreamBroken, UpstreamError, UpstreamTimeout
-from chatgate.providers.chat import AnswerEnd, UpstreamCall
+from chatgate.providers.chat import AnswerEnd, EventText, UpstreamCall
 from chatgate.providers.events import Event, ReadEvent
 from chatgate.redaction import redact
 from chatgate.upstream.error_map import FOREIGN_ERRORS, translate
@@ -84,11 +84,14 @@ def stopped_by(exc: Exception, provider_name: str) -> UpstreamError:
 
 
 def event_texts(
-    payloads: Sequence[bytes | bytearray], *, call: UpstreamCall, provider_name: str
+    payloads: Sequence[bytes | bytearray],
+    *,
+    event_text: EventText,
+    end_marker: bytes | None,
+    provider_name: str,
 ) -> tuple[str, UpstreamError | None, bool]:
     """The text of the events of one read, the failure that stopped them, and
     whether the answer's end was among them."""
-    event_text, end_marker = call.event_text, call.end_marker
     parts: list[str] = []
     ended = False
     for payload in payloads:
@@ -136,7 +139,12 @@ def stream_text(
     provider_name: str,
 ) -> AsyncGenerator[str, None]:
     """The answer's text, one piece per read off the wire."""
-    decode = partial(event_texts, call=call, provider_name=provider_name)
+    decode = partial(
+        event_texts,
+        event_text=call.event_text,
+        end_marker=call.end_marker,
+        provider_name=provider_name,
+    )
     return stream_reads(http, call, policy=policy, provider_name=provider_name, decode=decode)
 
 
@@ -153,12 +161,18 @@ async def stream_reads(
     response, sent_at = await post_for_stream(
         http, call, policy=policy, provider_name=provider_name
     )
+    # Sent: the request's body (a copy of the conversation) and its headers (the key)
+    # need not stay in memory for as long as the answer streams.
+    del call
     reader = response.content
     deadline = TextDeadline(reader, sent_at=sent_at, policy=policy)
     if response.connection is not None and response.connection.protocol is not None:
         # The deadline above keeps time now; aiohttp's own per-read timer would
-        # only be re-armed by every keep-alive.
-        response.connection.protocol.read_timeout = None
+        # only be re-armed by every keep-alive. Restarted without a timeout, the
+        # timer armed by the last read goes at once, not at the next read.
+        protocol = response.connection.protocol
+        protocol.read_timeout = None
+        protocol.start_timeout()
     lines = DataLines(provider_name)
     loop = asyncio.get_running_loop()
     started = ended = False
@@ -176,20 +190,21 @@ async def stream_reads(
                 if ended:
                     break
                 raise translate(exc, provider_name=provider_name, answering=True) from exc
-            payloads = lines.feed(data) if data else lines.end()
-            if payloads:
-                item, failure, end_seen = decode(payloads)
-                ended = ended or end_seen
-                if item:
-                    if started:
-                        deadline.last_text = loop.time()
-                    else:
-                        started = True
-                        deadline.started()
-                    yield item
-                if failure is not None:
-                    raise failure
-            if not data:
+            at_eof = not data
+            item, failure, end_seen = decode(lines.end() if at_eof else lines.feed(data))
+            # The wait for the next read may be long: this one's bytes are not kept meanwhile.
+            del data
+            ended = ended or end_seen
+            if item:
+                if started:
+                    deadline.last_text = loop.time()
+                else:
+                    started = True
+                    deadline.started()
+                yield item
+            if failure is not None:
+                raise failure
+            if at_eof:
                 break
         if not ended:
             raise StreamBroken(

@@ -169,15 +169,16 @@ def estimate_prompt_tokens(messages: Sequence[Any]) -> int:
 
 
 def count_tokens(
-    reported: ReportedUsage, *, messages: Sequence[Any], answer_chars: int
+    reported: ReportedUsage, *, prompt_estimate: int, answer_chars: int
 ) -> TokenCounts:
     """The provider's counts where it gave them; each missing one estimated
-    (the prompt from the messages, the completion from the text streamed)."""
+    (the prompt's estimate is made of its messages, the completion's of the text
+    streamed)."""
     prompt = reported.prompt_tokens
     completion = reported.completion_tokens
     estimated = False
     if prompt is None:
-        prompt = estimate_prompt_tokens(messages)
+        prompt = prompt_estimate
         estimated = True
     if completion is None:
         completion = estimate_text_tokens(answer_chars)

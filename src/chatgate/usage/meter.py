@@ -16,6 +16,7 @@ from chatgate.usage.counting import (
     ReportedUsage,
     UsageReader,
     count_tokens,
+    estimate_prompt_tokens,
     read_gemini_usage,
     usage_reader,
 )
@@ -38,11 +39,21 @@ class UsageMeter:
     """One per request that goes to a provider. Feed it the decoded events
     (``observe``, or ``wrap`` around a provider's event reader), then ``finish``."""
 
-    __slots__ = ("_read", "_text", "info", "messages", "reported", "started", "upstream_called")
+    __slots__ = (
+        "_read",
+        "_text",
+        "info",
+        "prompt_estimate",
+        "reported",
+        "started",
+        "upstream_called",
+    )
 
     def __init__(self, info: RequestInfo, *, messages: Sequence[Any]) -> None:
         self.info = info
-        self.messages = messages
+        # For a provider that reports no prompt count. Made now: the messages (the
+        # whole conversation, images too) are not kept while the answer streams.
+        self.prompt_estimate = estimate_prompt_tokens(messages)
         self.reported = ReportedUsage()
         self.started = time.perf_counter()
         self.upstream_called = False  # a request refused before the provider leaves no row
@@ -136,7 +147,7 @@ class UsageMeter:
             estimated = False
         else:
             counts = count_tokens(
-                self.reported, messages=self.messages, answer_chars=self.answer_chars
+                self.reported, prompt_estimate=self.prompt_estimate, answer_chars=self.answer_chars
             )
             prompt, completion = counts.prompt_tokens, counts.completion_tokens
             cached, estimated = counts.cached_tokens, counts.estimated

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import aclosing
 
 import orjson
@@ -55,13 +55,18 @@ class CompletionsEndpoint:
                 answering.meter = meter = meter_for(
                     scope, identity, provider="", model=request.model, messages=request.messages
                 )
+                relay = await self.answer(send, identity, request, meter)
+                # The request, raw and parsed, is up to CHATGATE_MAX_BODY_BYTES of conversation
+                # (and images): it is not held for as long as the answer streams.
+                del raw, request
                 with runtime.metrics.active_answers.track_inprogress():
-                    await until_disconnect(receive, self.answer(send, identity, request, meter))
+                    await until_disconnect(receive, relay)
             answering.complete()
 
     async def answer(
         self, send: Send, identity: Identity, request: CompletionRequest, meter: UsageMeter
-    ) -> None:
+    ) -> Awaitable[None]:
+        """What sends the answer, its upstream call prepared (made at its first read)."""
         runtime = self.runtime
         completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
         if request.stream:
@@ -72,13 +77,19 @@ class CompletionsEndpoint:
                 completion_id=completion_id,
                 meter=meter,
             )
-            await relay_chunks(send, answer)
-            return
+            return relay_chunks(send, answer)
         reads = await answer_events(runtime, identity=identity, request=request, meter=meter)
-        events = await collect(reads)
-        body = completion(model=request.model, completion_id=completion_id, events=events)
-        await send({"type": "http.response.start", "status": 200, "headers": list(JSON_HEADERS)})
-        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+        return send_completion(send, reads, model=request.model, completion_id=completion_id)
+
+
+async def send_completion(
+    send: Send, reads: AsyncGenerator[list[Event], None], *, model: str, completion_id: str
+) -> None:
+    """The answer as one ``chat.completion``, once it is whole."""
+    events = await collect(reads)
+    body = completion(model=model, completion_id=completion_id, events=events)
+    await send({"type": "http.response.start", "status": 200, "headers": list(JSON_HEADERS)})
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
 async def collect(reads: AsyncGenerator[list[Event], None]) -> list[Event]:

@@ -20,7 +20,7 @@ from chatgate.web.admission import admit, meter_for
 from chatgate.web.chat_body import read_chat_body
 from chatgate.web.credentials import Credentials
 from chatgate.web.outcome import Answering
-from chatgate.web.relay import relay_until_disconnect
+from chatgate.web.relay import relay_text, until_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ class ChatEndpoint:
                 pieces = await answer(
                     runtime, identity=identity, provider=provider, chat=chat, meter=meter
                 )
+                # The request, raw and parsed, is up to CHATGATE_MAX_BODY_BYTES of conversation
+                # (and images): it is not held for as long as the answer streams.
+                del body, chat
                 with runtime.metrics.active_answers.track_inprogress():
-                    await relay_until_disconnect(receive, send, pieces)
+                    await until_disconnect(receive, relay_text(send, pieces))
             answering.complete()

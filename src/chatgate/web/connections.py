@@ -22,7 +22,7 @@ import asyncio
 import logging
 import resource
 from functools import cache
-from typing import Any, ClassVar, cast
+from typing import ClassVar, NamedTuple, cast
 
 from uvicorn._types import ASGI3Application, ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -58,14 +58,20 @@ def default_max_connections(open_file_limit: int) -> int:
     return max(16, (open_file_limit - RESERVED_DESCRIPTORS) // 2)
 
 
+class ConnectionBounds(NamedTuple):
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
+
+
 @cache
-def connection_bounds() -> tuple[float, float, int]:
-    """(header timeout, body timeout, max connections), read once per process."""
+def connection_bounds() -> ConnectionBounds:
+    """The bounds of every connection, read once per process."""
     settings = load_settings()
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     limit = soft if soft != resource.RLIM_INFINITY else 1_048_576
     max_connections = settings.max_connections or default_max_connections(int(limit))
-    return settings.header_timeout, settings.body_timeout, max_connections
+    return ConnectionBounds(settings.header_timeout, settings.body_timeout, max_connections)
 
 
 class _Kept:
@@ -140,20 +146,23 @@ class HeadWithFirstChunk(RequestResponseCycle):
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with deadlines and a connection cap."""
+    """uvicorn's httptools protocol with deadlines and a connection cap.
+
+    One per connection: it adds a single attribute (``deadline``) to uvicorn's,
+    which keeps the instance's dict sharing its keys with the class (from 30
+    attributes on, CPython gives each instance a dict of its own, 1.3 kB more).
+    The bounds are the process's, and ``refused`` is set only on a connection
+    it applies to."""
 
     # Connections the server is waiting on (for headers or a body), oldest first.
     waiting: ClassVar[dict[GuardedHttpToolsProtocol, None]] = {}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.header_timeout, self.body_timeout, self.max_connections = connection_bounds()
-        self.deadline: asyncio.TimerHandle | None = None
-        self.refused = False
+    deadline: asyncio.TimerHandle | None = None
+    refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections and not self._evict_one_waiting():
+        max_connections = connection_bounds().max_connections
+        if len(self.connections) > max_connections and not self._evict_one_waiting():
             # Answered once its request is read: closing with the request unread
             # would reset the connection before the client reads the answer.
             self.refused = True
@@ -178,7 +187,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._clear_deadline()
-        self.deadline = self.loop.call_later(self.body_timeout, self._body_too_slow)
+        self.deadline = self.loop.call_later(connection_bounds().body_timeout, self._body_too_slow)
         self.waiting[self] = None
         super().on_headers_complete()
 
@@ -192,7 +201,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _await_headers(self) -> None:
         self._clear_deadline()
-        self.deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        self.deadline = self.loop.call_later(
+            connection_bounds().header_timeout, self._headers_too_slow
+        )
         self.waiting[self] = None
 
     def _clear_deadline(self) -> None:

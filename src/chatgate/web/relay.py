@@ -57,18 +57,9 @@ async def relay_text(send: Send, pieces: AsyncGenerator[str, None]) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def relay_until_disconnect(
-    receive: Receive,
-    send: Send,
-    pieces: AsyncGenerator[str, None],
-) -> None:
-    """relay_text, stopped the moment the client goes away (the stop button):
-    the relay is cancelled, which closes the upstream request at once."""
-    await until_disconnect(receive, relay_text(send, pieces))
-
-
 async def until_disconnect(receive: Receive, relay: Awaitable[None]) -> None:
-    """Awaits ``relay``, cancelled the moment the client goes away; then raises
+    """Awaits ``relay``, cancelled the moment the client goes away (the stop
+    button), which closes the upstream request at once; then raises
     ClientDisconnected."""
     task = asyncio.current_task()
     assert task is not None
