@@ -16,7 +16,7 @@ from chatgate.profiles import check_api_key
 from chatgate.providers import Provider
 from chatgate.providers.chat import Access, ChatRequest
 from chatgate.runtime import Runtime
-from chatgate.upstream import stream_text
+from chatgate.upstream import EndSeen, stream_text
 from chatgate.usage.meter import UsageMeter
 
 
@@ -27,8 +27,10 @@ async def answer(
     provider: Provider,
     chat: ChatRequest,
     meter: UsageMeter | None = None,
+    end: EndSeen | None = None,
 ) -> AsyncGenerator[str, None]:
-    """The answer's text, piece by piece, as the provider sends it.
+    """The answer's text, piece by piece, as the provider sends it (``end``: see
+    chatgate.upstream.stream_reads).
 
     A failure before the answer starts (no key, the provider refusing or out of
     reach) is raised by this call or by the first step of the pieces; after it,
@@ -43,6 +45,7 @@ async def answer(
         call,
         policy=runtime.policy,
         provider_name=provider.display_name,
+        end=end,
     )
 
 

@@ -9,12 +9,13 @@ from chatgate.upstream.events import MAX_LINE
 from chatgate.upstream.json_answer import post_for_json
 from chatgate.upstream.request import UpstreamPolicy
 from chatgate.upstream.session import new_session
-from chatgate.upstream.stream import Decode, read_events, stream_reads, stream_text
+from chatgate.upstream.stream import Decode, EndSeen, read_events, stream_reads, stream_text
 
 __all__ = [
     "MAX_LINE",
     "Decode",
     "DestinationPolicy",
+    "EndSeen",
     "UpstreamPolicy",
     "new_session",
     "post_for_json",

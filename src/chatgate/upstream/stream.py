@@ -30,6 +30,16 @@ R = TypeVar("R")
 Decode = Callable[[Sequence[bytes | bytearray]], tuple[R, UpstreamError | None, bool]]
 
 
+class EndSeen:
+    """Set when the read being yielded held the answer's end marker: its piece is
+    the last, so the relay can finish the client's response in the same write."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
+
+
 class NoText(Exception):
     """The text deadline passed (set on the response's reader, so the read fails)."""
 
@@ -137,6 +147,7 @@ def stream_text(
     *,
     policy: UpstreamPolicy,
     provider_name: str,
+    end: EndSeen | None = None,
 ) -> AsyncGenerator[str, None]:
     """The answer's text, one piece per read off the wire."""
     decode = partial(
@@ -145,7 +156,9 @@ def stream_text(
         end_marker=call.end_marker,
         provider_name=provider_name,
     )
-    return stream_reads(http, call, policy=policy, provider_name=provider_name, decode=decode)
+    return stream_reads(
+        http, call, policy=policy, provider_name=provider_name, decode=decode, end=end
+    )
 
 
 async def stream_reads(
@@ -155,9 +168,13 @@ async def stream_reads(
     policy: UpstreamPolicy,
     provider_name: str,
     decode: Decode[R],
+    end: EndSeen | None = None,
 ) -> AsyncGenerator[R, None]:
     """What ``decode`` makes of each read off the wire: only a read that gives
-    something (text, a tool call) keeps the answer's deadline."""
+    something (text, a tool call) keeps the answer's deadline. ``end`` is set
+    before the read that held the answer's end marker is yielded; the reads
+    after it (the rest of the upstream's response) are still to be taken, so
+    that the connection goes back to the pool."""
     response, sent_at = await post_for_stream(
         http, call, policy=policy, provider_name=provider_name
     )
@@ -201,6 +218,8 @@ async def stream_reads(
                 else:
                     started = True
                     deadline.started()
+                if ended and end is not None:
+                    end.seen = True
                 yield item
             if failure is not None:
                 raise failure

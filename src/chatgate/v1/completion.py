@@ -15,7 +15,7 @@ from chatgate.providers import openai
 from chatgate.providers.chat import ChatRequest, UpstreamCall
 from chatgate.providers.events import Event, ReadEvent
 from chatgate.runtime import Runtime
-from chatgate.upstream import Decode, read_events, stream_reads
+from chatgate.upstream import Decode, EndSeen, read_events, stream_reads
 from chatgate.usage.meter import UsageMeter
 from chatgate.v1.chunks import ChunkRelay, ChunkWriter, Tally
 from chatgate.v1.names import ModelChoice, resolve_model
@@ -65,6 +65,7 @@ async def prepare_call(
 class StreamedAnswer:
     chunks: AsyncGenerator[bytes, None]
     renderer: ChunkRelay | ChunkWriter
+    end: EndSeen  # set with the chunks of the read that held the answer's end
 
     @property
     def tally(self) -> Tally:
@@ -117,10 +118,11 @@ async def stream_chunks(
 
         decode = write_chunks
         renderer = writer
+    end = EndSeen()
     chunks = stream_reads(
-        runtime.http, call, policy=runtime.policy, provider_name=name, decode=decode
+        runtime.http, call, policy=runtime.policy, provider_name=name, decode=decode, end=end
     )
-    return StreamedAnswer(chunks=chunks, renderer=renderer)
+    return StreamedAnswer(chunks=chunks, renderer=renderer, end=end)
 
 
 async def answer_events(

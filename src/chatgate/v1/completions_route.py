@@ -21,8 +21,9 @@ from chatgate.errors import ChatgateError
 from chatgate.identities import Identity
 from chatgate.providers.events import Event
 from chatgate.runtime import Runtime
+from chatgate.upstream import EndSeen
 from chatgate.usage.meter import UsageMeter
-from chatgate.v1.chunks import completion
+from chatgate.v1.chunks import ChunkRelay, ChunkWriter, completion
 from chatgate.v1.completion import StreamedAnswer, answer_events, stream_chunks
 from chatgate.v1.errors import openai_error_event
 from chatgate.v1.request import CompletionRequest, parse_completion_request
@@ -102,17 +103,37 @@ async def collect(reads: AsyncGenerator[list[Event], None]) -> list[Event]:
 
 async def relay_chunks(send: Send, answer: StreamedAnswer) -> None:
     """The chunks as server-sent events. The first read is awaited before the
-    status goes out, so an upstream that fails early is a real HTTP error."""
-    chunks = answer.chunks
+    status goes out, so an upstream that fails early is a real HTTP error; the
+    chunks of the read that held the answer's end go out with the stream's end,
+    in one write."""
+    chunks, end, renderer = answer.chunks, answer.end, answer.renderer
+    more = True
     async with aclosing(chunks):
         first = await anext(chunks, b"")
         await send({"type": "http.response.start", "status": 200, "headers": list(SSE_HEADERS)})
-        if first:
-            await send({"type": "http.response.body", "body": first, "more_body": True})
         try:
+            if first:
+                more = await send_chunks(send, first, end=end, renderer=renderer)
             async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if more:
+                    more = await send_chunks(send, chunk, end=end, renderer=renderer)
+                # Past the end, the upstream's response is only read out, for its connection.
         except ChatgateError as exc:
+            if not more:
+                return  # the answer was whole and is delivered; the rest does not matter
             await send({"type": "http.response.body", "body": openai_error_event(exc)})
             raise StreamAborted(exc.message) from exc
-    await send({"type": "http.response.body", "body": answer.renderer.close()})
+    if more:  # the end marker came in a read of its own
+        await send({"type": "http.response.body", "body": renderer.close()})
+
+
+async def send_chunks(
+    send: Send, chunks: bytes, *, end: EndSeen, renderer: ChunkRelay | ChunkWriter
+) -> bool:
+    """One read's chunks; with the answer's end among them, the stream's end too.
+    Whether more is to come."""
+    if end.seen:
+        await send({"type": "http.response.body", "body": chunks + renderer.close()})
+        return False
+    await send({"type": "http.response.body", "body": chunks, "more_body": True})
+    return True

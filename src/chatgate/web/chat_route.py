@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from chatgate.chat import answer
 from chatgate.providers import Provider
 from chatgate.runtime import Runtime
+from chatgate.upstream import EndSeen
 from chatgate.web.admission import admit, meter_for
 from chatgate.web.chat_body import read_chat_body
 from chatgate.web.credentials import Credentials
@@ -50,12 +51,13 @@ class ChatEndpoint:
                     model=chat.model,
                     messages=chat.messages,
                 )
+                end = EndSeen()
                 pieces = await answer(
-                    runtime, identity=identity, provider=provider, chat=chat, meter=meter
+                    runtime, identity=identity, provider=provider, chat=chat, meter=meter, end=end
                 )
                 # The request, raw and parsed, is up to CHATGATE_MAX_BODY_BYTES of conversation
                 # (and images): it is not held for as long as the answer streams.
                 del body, chat
                 with runtime.metrics.active_answers.track_inprogress():
-                    await until_disconnect(receive, relay_text(send, pieces))
+                    await until_disconnect(receive, relay_text(send, pieces, end))
             answering.complete()

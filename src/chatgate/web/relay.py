@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import Receive, Send
 
+from chatgate.upstream import EndSeen
 from chatgate.web.body import ClientDisconnected
 
 TEXT_HEADERS = [
@@ -29,8 +30,10 @@ class StreamAborted(Exception):
     """The upstream failed after the answer started; the response was left unfinished."""
 
 
-async def relay_text(send: Send, pieces: AsyncGenerator[str, None]) -> None:
-    """Send the answer as a plain-text 200, one body chunk per piece.
+async def relay_text(send: Send, pieces: AsyncGenerator[str, None], end: EndSeen) -> None:
+    """Send the answer as a plain-text 200, one body chunk per piece; the piece
+    that came with the answer's end (``end``, set by the upstream reader) also
+    ends the response, in the same write.
 
     Raises whatever ``pieces`` raises before the first piece (nothing has been
     sent yet), and StreamAborted for a failure after it.
@@ -46,15 +49,22 @@ async def relay_text(send: Send, pieces: AsyncGenerator[str, None]) -> None:
         if not first:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        await send({"type": "http.response.body", "body": first.encode(), "more_body": True})
+        more = not end.seen
+        await send({"type": "http.response.body", "body": first.encode(), "more_body": more})
         try:
             async for piece in pieces:
-                await send(
-                    {"type": "http.response.body", "body": piece.encode(), "more_body": True}
-                )
+                if more:
+                    more = not end.seen
+                    await send(
+                        {"type": "http.response.body", "body": piece.encode(), "more_body": more}
+                    )
+                # Past the end, the upstream's response is only read out, for its connection.
         except Exception as exc:
+            if not more:
+                return  # the answer was whole and is delivered; the rest does not matter
             raise StreamAborted(str(exc)) from exc
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if more:  # the end marker came in a read of its own
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def until_disconnect(receive: Receive, relay: Awaitable[None]) -> None:
