@@ -2,8 +2,9 @@
 
 Each command imports what it uses when it runs: ``chatgate --help`` loads click
 and little else, and ``chatgate user list`` neither the web stack nor Alembic.
-Migrations run in ``serve`` and ``migrate``; other commands only check that the
-schema is current (a brand-new, empty database gets its schema from any command).
+Migrations run in ``migrate`` (``serve`` starts one, so that the server never holds
+Alembic); other commands only check that the schema is current (a brand-new, empty
+database gets its schema from any command).
 """
 
 from __future__ import annotations
