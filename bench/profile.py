@@ -36,17 +36,20 @@ RUN_TIME_LIMIT_S = 300.0
 SPY_STOP_TIMEOUT_S = 30.0
 TOP = 15
 
-# The chat route's steps, as the functions that perform them.
+# The chat route's steps, as the functions (py-spy's qualified names) that perform them.
 STEPS = {
-    "authenticate: token lookup": "authenticate",
-    "load_profile: profile query, opening the key": "load_profile",
-    "read_body, read_chat_body": "read_body|read_chat_body",
-    "stream_text: upstream request, event parsing": "stream_text",
-    "relay_text: sending the answer": "relay_text",
-    "usage: quota check, meter, ledger row": "check|metered|finish|record|usage_meter",
+    "admit: the credential, the limits, the quota check, reading the body": "admit",
+    "read_chat_body: parsing and checking the body": "read_chat_body",
+    "post_for_stream: the upstream request, to its response's head": "post_for_stream",
+    "stream_reads: the upstream request and reading its events": "stream_reads",
+    "relay_text: the answer, read and sent (includes stream_reads)": "relay_text",
+    "usage: the meter (and the event reading it wraps), the ledger row and its writing": (
+        r"UsageMeter\.[\w.<>]+|Ledger\.[\w.<>]+|Answering\.__aexit__|meter_for"
+    ),
+    "send: uvicorn's send, under the access log's wrapper": r"AccessLog\.__call__\.<locals>\.send_with_id",
 }
 # SQLAlchemy runs its synchronous core in greenlets, whose stacks py-spy shows apart.
-IN_GREENLETS = "SQLAlchemy work in greenlets (under authenticate and load_profile)"
+IN_GREENLETS = "SQLAlchemy work in greenlets (the token lookup, the ledger's writes)"
 NO_FRAME = "no Python frame"
 MAIN_ENTRY = "_run_module_as_main ("
 
