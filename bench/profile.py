@@ -46,7 +46,9 @@ STEPS = {
     "usage: the meter (and the event reading it wraps), the ledger row and its writing": (
         r"UsageMeter\.[\w.<>]+|Ledger\.[\w.<>]+|Answering\.__aexit__|meter_for"
     ),
-    "send: uvicorn's send, under the access log's wrapper": r"AccessLog\.__call__\.<locals>\.send_with_id",
+    "send: uvicorn's send, under the access log's wrapper": (
+        r"AccessLog\.__call__\.<locals>\.send_with_id"
+    ),
 }
 # SQLAlchemy runs its synchronous core in greenlets, whose stacks py-spy shows apart.
 IN_GREENLETS = "SQLAlchemy work in greenlets (the token lookup, the ledger's writes)"
