@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "chatgate:identity-changed"
 MAX_ENTRIES = 50_000
+# The share of an entry's life at its end during which a request that finds it
+# starts loading it again (and is answered from it meanwhile).
+REFRESH_AHEAD = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +64,24 @@ class IdentityCache:
         the token is unknown: failures are never cached)."""
         key = hash_token(token)
         cached = self._entries.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        loading = self._loading.get(key)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(key, token, load, self._generation))
-            self._loading[key] = loading
-            loading.add_done_callback(partial(self._loaded, key))
+        if cached is not None:
+            left = cached[0] - time.monotonic()
+            if left > 0:
+                # In its last stretch, the entry is loaded again in the background
+                # while it still answers: a steady caller never waits for the
+                # database, and no entry is served past its time.
+                if left < self.ttl * REFRESH_AHEAD and key not in self._loading:
+                    self._start_load(key, token, load)
+                return cached[1]
+        loading = self._loading.get(key) or self._start_load(key, token, load)
         # Shielded: one waiter going away (its client left) must not cancel the others' load.
         return await asyncio.shield(loading)
+
+    def _start_load(self, key: str, token: str, load: Loader) -> asyncio.Future[Identity]:
+        loading = asyncio.ensure_future(self._load(key, token, load, self._generation))
+        self._loading[key] = loading
+        loading.add_done_callback(partial(self._loaded, key))
+        return loading
 
     async def _load(self, key: str, token: str, load: Loader, generation: int) -> Identity:
         identity = await load(token)

@@ -150,3 +150,24 @@ async def test_a_request_after_a_revoke_does_not_join_the_lookup_from_before_it(
     with pytest.raises(NotAuthenticated):  # and the stale result was not stored either
         await cache.resolve("cg_a1", load)
     assert load.calls == 3
+
+
+async def test_an_entry_near_its_end_answers_while_it_is_loaded_again() -> None:
+    # Generous times: a busy machine may wake the test late by a few tenths of a second.
+    cache, load = IdentityCache(ttl=2.0, redis=None), SlowLoads()
+    load.release.set()
+    first = await cache.resolve("cg_a1", load)
+    await asyncio.sleep(1.6)  # in the entry's last quarter
+    load.release.clear()  # the database is slow now
+    async with asyncio.timeout(0.3):  # the load is held: waiting for it would time out
+        assert await cache.resolve("cg_a1", load) is first
+    assert load.calls == 1  # the load is under way...
+    load.release.set()
+    await asyncio.sleep(0.01)
+    assert load.calls == 2  # ...and done:
+    renewed = await cache.resolve("cg_a1", load)
+    assert renewed is not first
+    assert renewed.profile.values["openai_api_key"].get_secret_value() == "sk-2"
+    await asyncio.sleep(0.6)  # past the first entry's end, within the renewed one's
+    assert await cache.resolve("cg_a1", load) is renewed
+    assert load.calls == 2
