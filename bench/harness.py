@@ -69,7 +69,12 @@ async def measure_workload(
 ) -> tuple[WorkloadResult, dict[str, Measurement]]:
     """The floor, chatgate, the Node reference (when running) and the variants
     beside this workload, measured in turn, ``options.repeats`` times; the
-    workload's result and each variant's median by its key."""
+    workload's result and each variant's median by its key.
+
+    chatgate is measured again after each variant: the machine drifts over a
+    repetition (the fake upstream, for one, keeps every request it gets), so a
+    chatgate figure taken only at its start would flatter it against all that
+    follow; its median is over every position instead."""
     floors, ours, nodes = [], [], []
     beside = systems.variants.beside(workload)
     theirs: dict[str, list[Measurement]] = {v.key: [] for v in beside}
@@ -81,6 +86,7 @@ async def measure_workload(
         for variant in beside:
             load = variant.load(workload)
             theirs[variant.key].append(await measure(load, variant.target, options.load_processes))
+            ours.append(await measure(workload, systems.chatgate, options.load_processes))
     result = WorkloadResult(
         workload=workload,
         floor=median_run(floors),

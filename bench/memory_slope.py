@@ -1,5 +1,5 @@
-"""Memory per open stream: a fresh chatgate (one worker) holding W3's slow
-streams, at two numbers of streams at once; the slope of its peak resident
+"""Memory per open stream: a fresh chatgate (one worker) holding slow streams
+(bench.workloads.holding_streams), at two numbers of streams at once; the slope of its peak resident
 memory (process tree) between them is what each open stream costs, the
 intercept what is there before any."""
 

@@ -61,13 +61,24 @@ def through_v1(w1: Workload) -> Workload:
     return w1.model_copy(update={"name": "W5", "summary": "W1 through /v1, with usage"})
 
 
+# The memory case's answers: as many chunks a second per stream as one worker can
+# relay for 4,000 streams at once, so that its figure is what an open stream holds,
+# not the backlog of a server that has fallen behind (W3's pace, 10 chunks a second
+# per stream, is 40,000 a second at 4,000 streams: more than one worker relays).
+HELD_CHUNKS = 10
+HELD_DELAY_MS = 1000
+
+
 def holding_streams(w3: Workload, streams: int) -> Workload:
-    """W3's answers with ``streams`` connections, each sending two requests one after
-    the other, so that every connection holds a stream through the middle of the run."""
+    """Slow answers (HELD_CHUNKS, HELD_DELAY_MS apart) with ``streams`` connections,
+    each sending two requests one after the other, so that every connection holds a
+    stream through the middle of the run."""
     return w3.model_copy(
         update={
             "name": f"W3 x {streams:,}",
             "summary": f"{streams:,} slow streams at once",
+            "chunks": HELD_CHUNKS,
+            "delay_ms": HELD_DELAY_MS,
             "requests": 2 * streams,
             "concurrency": streams,
         }

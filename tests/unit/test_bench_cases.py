@@ -62,11 +62,12 @@ def test_the_settings_line_names_what_was_on() -> None:
         assert f"`{name}=" in line
 
 
-def test_every_stream_of_the_memory_case_is_w3s_answer_held_twice() -> None:
+def test_every_stream_of_the_memory_case_is_held_twice_at_a_pace_one_worker_keeps() -> None:
     w3 = next(w for w in WORKLOADS if w.name == "W3")
     held = holding_streams(w3, 4000)
     assert (held.concurrency, held.requests) == (4000, 8000)
-    assert (held.chunks, held.delay_ms) == (w3.chunks, w3.delay_ms)
+    # 4,000 chunks a second in all: what one worker relays without falling behind.
+    assert held.concurrency * 1000 / held.delay_ms <= 5000
 
 
 async def test_chatgate_signs_in_the_session_cookie_the_benchmark_sends() -> None:
