@@ -84,3 +84,33 @@ async def test_a_burst_of_requests_reads_a_users_quota_once(tmp_path: Path) -> N
         assert store.quota_reads == 2
     finally:
         await db.close()
+
+
+async def test_a_check_near_the_end_of_the_cached_sums_does_not_wait_for_the_next(
+    tmp_path: Path,
+) -> None:
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
+    await migrate(db.engine)
+    try:
+        user = await db.create_user(username="alice")
+        store, metrics = SlowSums(db), Metrics()
+        ledger = Ledger(store, metrics=metrics, interval=3600)
+        # Generous times: a busy machine may wake the test late by a few tenths of a second.
+        quotas = Quotas(
+            store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None, cache_seconds=2.0
+        )
+        store.go_on.set()
+        await quotas.check(user.id)  # the sums read once: 0 used
+        await asyncio.sleep(1.6)  # in the cached figure's last quarter
+        store.go_on.clear()
+        store.asked.clear()  # the database is slow now
+        async with asyncio.timeout(0.3):  # the sums are held: waiting for them would time out
+            await quotas.check(user.id)
+        await asyncio.wait_for(store.asked.wait(), 1)  # read again, in the background
+        ledger.record(usage_row(user.id, 0))  # meanwhile an answer ends
+        store.go_on.set()
+        await asyncio.sleep(0.05)
+        day_used, _ = await quotas.used(user.id, Period.at(datetime.now(UTC)))
+        assert day_used == COST  # the answer counted once, by the new figure
+    finally:
+        await db.close()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from chatgate.db.usage_queries import QuotaOverride, UsageRow, UsageStore
 from chatgate.errors import QuotaExceeded, ServiceUnavailable
@@ -92,6 +93,9 @@ class _Used:
 
 # A load counts again when a write lands during its query, at most this often.
 LOAD_ATTEMPTS = 3
+# The share of a cached figure's life at its end during which a check reads it
+# again in the background (answering from it meanwhile).
+REFRESH_AHEAD = 0.25
 
 
 class Quotas:
@@ -119,6 +123,7 @@ class Quotas:
         self._limits_loading: dict[int, asyncio.Future[Limits]] = {}
         self._used: dict[int, _Used] = {}
         self._loading: dict[int, tuple[_Used, asyncio.Future[_Used]]] = {}
+        self._refreshing: set[int] = set()  # users whose figures are read in the background
         ledger.listeners.append(self._on_row)
 
     async def check(self, user_id: int) -> None:
@@ -180,9 +185,16 @@ class Quotas:
     async def used(self, user_id: int, period: Period) -> tuple[int, int]:
         """Tokens used on the period's day and in its month."""
         entry = self._used.get(user_id)
-        if entry is None or entry.day != period.day or entry.expires <= time.monotonic():
+        left = -1.0 if entry is None else entry.expires - time.monotonic()
+        if entry is None or entry.day != period.day or left <= 0:
             loading = self._loading.get(user_id)
             entry = await (loading[1] if loading else self._load(user_id, period))
+        elif left < self.cache_seconds * REFRESH_AHEAD and user_id not in self._refreshing:
+            # Its last stretch: read again in the background while it answers (rows
+            # recorded meanwhile count in both), so no request waits for the sums.
+            self._refreshing.add(user_id)
+            refresh = asyncio.ensure_future(self._load(user_id, period))
+            refresh.add_done_callback(partial(self._refreshed, user_id))
         day_used, month_used = entry.day_tokens, entry.month_tokens
         if self.counters is not None:
             shared = await self._shared(user_id, period)
@@ -251,6 +263,11 @@ class Quotas:
                 if day.month == period.day.month and day.year == period.day.year:
                     month_used += tokens
         return day_used, month_used
+
+    def _refreshed(self, user_id: int, done: asyncio.Future[_Used]) -> None:
+        self._refreshing.discard(user_id)
+        if not done.cancelled():
+            done.exception()  # a refresh nobody waits for fails quietly; the next check loads
 
     def forget(self, user_id: int) -> None:
         """Read the user's quotas again on the next check (they were changed)."""
