@@ -163,3 +163,21 @@ def test_operators_set_quotas_and_read_usage_with_the_cli(usage_server: Server) 
     assert "since must be a date as YYYY-MM-DD" in bad.stderr
     back = usage_server.cli("user", "quota", name, "--tokens-per-day", "default").stdout
     assert "tokens per day: no limit (the server's default); used today: 14" in back
+
+
+def test_an_answer_ends_with_its_end_event_and_counts_as_complete(usage_server: Server) -> None:
+    # The upstream sends its end event, then takes a while to end its response: the
+    # client has the whole answer at once, and leaving then is not leaving early.
+    token = usage_server.create_user(openai_key="sk-usage-0506")
+    started = time.monotonic()
+    response = httpx.post(
+        usage_server.base_url + CHAT_PATH,
+        json=chat_body("#fake chunks=5 linger_ms=1500"),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert time.monotonic() - started < 1.0  # not held for the upstream's lingering
+    assert response.text == "".join(reply_pieces(5))
+    [row] = wait_for_rows(usage_server, token, 1)
+    assert row.outcome == "complete"
+    assert (row.prompt_tokens, row.completion_tokens) == (5, 9)  # the fake's own counts

@@ -61,6 +61,26 @@ def test_answer_streams_as_it_arrives(sqlite_server: Server, model: str) -> None
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_a_stream_ends_with_the_answers_end_not_the_upstreams_connection(
+    sqlite_server: Server, model: str
+) -> None:
+    # The provider sends its end event, then takes its time to end the response.
+    token = sqlite_server.create_user(**KEYS)
+    started = time.monotonic()
+    stream = client_for(sqlite_server, token).chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "#fake chunks=5 linger_ms=1500"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert time.monotonic() - started < 1.0  # [DONE] came with the end, not 1.5 s later
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "".join(reply_pieces(5))
+    assert chunks[-1].usage is not None
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_client_going_away_closes_the_upstream_request(
     sqlite_server: Server, upstream: Upstream, model: str
 ) -> None:

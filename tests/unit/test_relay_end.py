@@ -31,12 +31,16 @@ class Sent:
 async def answer(
     end: EndSeen, pieces: list[str], *, end_with_last: bool, after: list[str]
 ) -> AsyncGenerator[str, None]:
-    """Pieces as the upstream reader yields them; ``after``: what it reads past
-    the end (the rest of the response), recorded as read."""
+    """Pieces as the upstream reader yields them: the end comes with the last
+    piece, or in a read of its own (an empty piece); ``after``: what it reads
+    past the end (the rest of the response), recorded as read."""
     for number, piece in enumerate(pieces):
         if end_with_last and number == len(pieces) - 1:
             end.seen = True
         yield piece
+    if not end_with_last:
+        end.seen = True
+        yield ""
     after.append("read out")
 
 
@@ -58,6 +62,13 @@ async def test_an_end_marker_in_a_read_of_its_own_ends_the_response_after() -> N
     end, sent, after = EndSeen(), Sent(), list[str]()
     await relay_text(sent, answer(end, ["Hello", " world"], end_with_last=False, after=after), end)
     assert sent.bodies() == [(b"Hello", True), (b" world", True), (b"", False)]
+
+
+async def test_an_empty_answer_ends_at_its_end_marker() -> None:
+    end, sent, after = EndSeen(), Sent(), list[str]()
+    await relay_text(sent, answer(end, [], end_with_last=False, after=after), end)
+    assert sent.bodies() == [(b"", False)]
+    assert after == ["read out"]
 
 
 async def test_a_failure_before_the_end_breaks_the_stream_and_after_it_does_not() -> None:

@@ -23,6 +23,7 @@ stall_after=N    stop sending (keep the connection open) after N text chunks
 trickle=1        send each event a byte at a time
 keepalive_ms=K   with first_byte_delay_ms: send keep-alive comments every K ms meanwhile
 no_end=1         close the answer cleanly without the provider's end event
+linger_ms=D      after the end event, wait D ms before ending the response
 redirect=URL [redirect_status=N]  answer with a redirect there (307 by default)
 tool=NAME        end the answer with a call of tool NAME (arguments {"city": "Paris"})
 finish=REASON    the provider's own stop reason for the answer's end (OpenAI's wire:

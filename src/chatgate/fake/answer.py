@@ -177,6 +177,8 @@ async def stream_answer(
         # no_end: the connection closes cleanly, without the answer's end.
         for event in [] if fake.get("no_end") else wire.epilogue():
             await response.write(event)
+        if "linger_ms" in fake:
+            await asyncio.sleep(int(fake["linger_ms"]) / 1000)
         await response.write_eof()
         stats["completed"] += 1
     except (ConnectionResetError, asyncio.CancelledError):

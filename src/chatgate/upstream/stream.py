@@ -171,10 +171,10 @@ async def stream_reads(
     end: EndSeen | None = None,
 ) -> AsyncGenerator[R, None]:
     """What ``decode`` makes of each read off the wire: only a read that gives
-    something (text, a tool call) keeps the answer's deadline. ``end`` is set
-    before the read that held the answer's end marker is yielded; the reads
-    after it (the rest of the upstream's response) are still to be taken, so
-    that the connection goes back to the pool."""
+    something (text, a tool call) keeps the answer's deadline. With ``end``, the
+    read that held the answer's end marker is yielded, empty or not, with
+    ``end.seen`` set; the reads after it (the rest of the upstream's response)
+    are still to be taken, so that the connection goes back to the pool."""
     response, sent_at = await post_for_stream(
         http, call, policy=policy, provider_name=provider_name
     )
@@ -218,8 +218,12 @@ async def stream_reads(
                 else:
                     started = True
                     deadline.started()
-                if ended and end is not None:
-                    end.seen = True
+            if ended and end is not None and not end.seen:
+                # The answer's last read, even one with nothing to show (the end
+                # marker alone): with it, the relay ends the client's response.
+                end.seen = True
+                yield item
+            elif item:
                 yield item
             if failure is not None:
                 raise failure

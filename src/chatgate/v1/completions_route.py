@@ -56,18 +56,19 @@ class CompletionsEndpoint:
                 answering.meter = meter = meter_for(
                     scope, identity, provider="", model=request.model, messages=request.messages
                 )
-                relay = await self.answer(send, identity, request, meter)
+                relay, end = await self.answer(send, identity, request, meter)
                 # The request, raw and parsed, is up to CHATGATE_MAX_BODY_BYTES of conversation
                 # (and images): it is not held for as long as the answer streams.
                 del raw, request
                 with runtime.metrics.active_answers.track_inprogress():
-                    await until_disconnect(receive, relay)
+                    await until_disconnect(receive, relay, end)
             answering.complete()
 
     async def answer(
         self, send: Send, identity: Identity, request: CompletionRequest, meter: UsageMeter
-    ) -> Awaitable[None]:
-        """What sends the answer, its upstream call prepared (made at its first read)."""
+    ) -> tuple[Awaitable[None], EndSeen | None]:
+        """What sends the answer, its upstream call prepared (made at its first read),
+        and for a stream, what tells when the answer's end was seen."""
         runtime = self.runtime
         completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
         if request.stream:
@@ -78,9 +79,10 @@ class CompletionsEndpoint:
                 completion_id=completion_id,
                 meter=meter,
             )
-            return relay_chunks(send, answer)
+            return relay_chunks(send, answer), answer.end
         reads = await answer_events(runtime, identity=identity, request=request, meter=meter)
-        return send_completion(send, reads, model=request.model, completion_id=completion_id)
+        sent = send_completion(send, reads, model=request.model, completion_id=completion_id)
+        return sent, None
 
 
 async def send_completion(
@@ -112,7 +114,7 @@ async def relay_chunks(send: Send, answer: StreamedAnswer) -> None:
         first = await anext(chunks, b"")
         await send({"type": "http.response.start", "status": 200, "headers": list(SSE_HEADERS)})
         try:
-            if first:
+            if first or end.seen:
                 more = await send_chunks(send, first, end=end, renderer=renderer)
             async for chunk in chunks:
                 if more:

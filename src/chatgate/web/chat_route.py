@@ -59,5 +59,5 @@ class ChatEndpoint:
                 # (and images): it is not held for as long as the answer streams.
                 del body, chat
                 with runtime.metrics.active_answers.track_inprogress():
-                    await until_disconnect(receive, relay_text(send, pieces, end))
+                    await until_disconnect(receive, relay_text(send, pieces, end), end)
             answering.complete()

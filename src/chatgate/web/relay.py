@@ -43,13 +43,10 @@ async def relay_text(send: Send, pieces: AsyncGenerator[str, None], end: EndSeen
         async for piece in pieces:
             # As the `ai` package does: the answer starts at its first non-blank text.
             first = piece.lstrip()
-            if first:
+            if first or end.seen:
                 break
         await send({"type": "http.response.start", "status": 200, "headers": list(TEXT_HEADERS)})
-        if not first:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
-        more = not end.seen
+        more = bool(first) and not end.seen
         await send({"type": "http.response.body", "body": first.encode(), "more_body": more})
         try:
             async for piece in pieces:
@@ -63,17 +60,21 @@ async def relay_text(send: Send, pieces: AsyncGenerator[str, None], end: EndSeen
             if not more:
                 return  # the answer was whole and is delivered; the rest does not matter
             raise StreamAborted(str(exc)) from exc
-    if more:  # the end marker came in a read of its own
+    if more:  # the upstream's response ended without the reader seeing the answer's end
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def until_disconnect(receive: Receive, relay: Awaitable[None]) -> None:
+async def until_disconnect(
+    receive: Receive, relay: Awaitable[None], end: EndSeen | None = None
+) -> None:
     """Awaits ``relay``, cancelled the moment the client goes away (the stop
     button), which closes the upstream request at once; then raises
-    ClientDisconnected."""
+    ClientDisconnected. Once the answer's end is seen (``end``), the client has
+    its whole answer and may go: the relay then reads out the upstream's
+    response undisturbed, so that its connection goes back to the pool."""
     task = asyncio.current_task()
     assert task is not None
-    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task))
+    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task, end))
     try:
         await relay
     except asyncio.CancelledError:
@@ -85,9 +86,12 @@ async def until_disconnect(receive: Receive, relay: Awaitable[None]) -> None:
         watcher.cancel()
 
 
-async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> None:
+async def _cancel_on_disconnect(
+    receive: Receive, task: asyncio.Task[Any], end: EndSeen | None
+) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            task.cancel()
+            if end is None or not end.seen:
+                task.cancel()
             return
