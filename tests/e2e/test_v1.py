@@ -80,6 +80,21 @@ def test_a_stream_ends_with_the_answers_end_not_the_upstreams_connection(
     assert chunks[-1].usage is not None
 
 
+def test_the_usage_chunk_after_the_finish_is_relayed_before_the_end(sqlite_server: Server) -> None:
+    # Byte by byte, the finish chunk, the usage chunk and [DONE] each arrive on their own.
+    token = sqlite_server.create_user(**KEYS)
+    stream = client_for(sqlite_server, token).chat.completions.create(
+        model="openai/gpt-4o",
+        messages=[{"role": "user", "content": "#fake chunks=2 trickle=1"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_client_going_away_closes_the_upstream_request(
     sqlite_server: Server, upstream: Upstream, model: str

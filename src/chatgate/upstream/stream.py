@@ -178,6 +178,9 @@ async def stream_reads(
     response, sent_at = await post_for_stream(
         http, call, policy=policy, provider_name=provider_name
     )
+    # The answer is over for the client at its end marker, where the wire has one:
+    # an OpenAI stream's finish is followed by its usage chunk.
+    end_marker = call.end_marker
     # Sent: the request's body (a copy of the conversation) and its headers (the key)
     # need not stay in memory for as long as the answer streams.
     del call
@@ -208,17 +211,19 @@ async def stream_reads(
                     break
                 raise translate(exc, provider_name=provider_name, answering=True) from exc
             at_eof = not data
-            item, failure, end_seen = decode(lines.end() if at_eof else lines.feed(data))
-            # The wait for the next read may be long: this one's bytes are not kept meanwhile.
-            del data
+            payloads = lines.end() if at_eof else lines.feed(data)
+            item, failure, end_seen = decode(payloads)
             ended = ended or end_seen
+            last = ended and (end_marker is None or end_marker in payloads)
+            # The wait for the next read may be long: this one's bytes are not kept meanwhile.
+            del data, payloads
             if item:
                 if started:
                     deadline.last_text = loop.time()
                 else:
                     started = True
                     deadline.started()
-            if ended and end is not None and not end.seen:
+            if last and end is not None and not end.seen:
                 # The answer's last read, even one with nothing to show (the end
                 # marker alone): with it, the relay ends the client's response.
                 end.seen = True
