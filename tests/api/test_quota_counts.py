@@ -4,8 +4,11 @@ while its query of the database's sums runs."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+import pytest
 
 from chatgate.db.engine import make_engine
 from chatgate.db.migrate import migrate
@@ -15,6 +18,18 @@ from chatgate.metrics import Metrics
 from chatgate.usage.ledger import Ledger
 from chatgate.usage.quotas import Period, Quotas
 from tests.api.test_quotas_shared import COST, usage_row
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[tuple[Database, int]]:
+    """A migrated SQLite database and the id of its one user."""
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
+    await migrate(db.engine)
+    try:
+        user = await db.create_user(username="alice")
+        yield db, user.id
+    finally:
+        await db.close()
 
 
 class SlowSums(UsageStore):
@@ -31,27 +46,24 @@ class SlowSums(UsageStore):
         return await super().token_sums(user_id=user_id, day=day, month_start=month_start)
 
 
-async def test_rows_written_during_the_quota_query_count_once(tmp_path: Path) -> None:
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
-    await migrate(db.engine)
-    try:
-        user = await db.create_user(username="alice")
-        store, metrics = SlowSums(db), Metrics()
-        ledger = Ledger(store, metrics=metrics, interval=3600)  # written only when told
-        quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None)
-        for number in range(6):
-            ledger.record(usage_row(user.id, number))  # 600 tokens, not written yet
+async def test_rows_written_during_the_quota_query_count_once(
+    database: tuple[Database, int],
+) -> None:
+    db, user_id = database
+    store, metrics = SlowSums(db), Metrics()
+    ledger = Ledger(store, metrics=metrics, interval=3600)  # written only when told
+    quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None)
+    for number in range(6):
+        ledger.record(usage_row(user_id, number))  # 600 tokens, not written yet
 
-        checking = asyncio.create_task(quotas.check(user.id))
-        await store.asked.wait()  # the query has started, the 600 unwritten counted...
-        assert await ledger.flush()  # ...and now they are written before it reads
-        store.go_on.set()
-        await checking  # 600 of 1,000 used: not refused
+    checking = asyncio.create_task(quotas.check(user_id))
+    await store.asked.wait()  # the query has started, the 600 unwritten counted...
+    assert await ledger.flush()  # ...and now they are written before it reads
+    store.go_on.set()
+    await checking  # 600 of 1,000 used: not refused
 
-        day_used, _ = await quotas.used(user.id, Period.at(datetime.now(UTC)))
-        assert day_used == 6 * COST
-    finally:
-        await db.close()
+    day_used, _ = await quotas.used(user_id, Period.at(datetime.now(UTC)))
+    assert day_used == 6 * COST
 
 
 class CountedQuotas(UsageStore):
@@ -67,50 +79,40 @@ class CountedQuotas(UsageStore):
         return await super().get_quota(user_id=user_id)
 
 
-async def test_a_burst_of_requests_reads_a_users_quota_once(tmp_path: Path) -> None:
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
-    await migrate(db.engine)
-    try:
-        user = await db.create_user(username="alice")
-        store, metrics = CountedQuotas(db), Metrics()
-        ledger = Ledger(store, metrics=metrics, interval=3600)
-        quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=None, per_month=None)
+async def test_a_burst_of_requests_reads_a_users_quota_once(database: tuple[Database, int]) -> None:
+    db, user_id = database
+    store, metrics = CountedQuotas(db), Metrics()
+    ledger = Ledger(store, metrics=metrics, interval=3600)
+    quotas = Quotas(store, ledger=ledger, metrics=metrics, per_day=None, per_month=None)
 
-        await asyncio.gather(*(quotas.check(user.id) for _ in range(500)))
-        assert store.quota_reads == 1
+    await asyncio.gather(*(quotas.check(user_id) for _ in range(500)))
+    assert store.quota_reads == 1
 
-        quotas.forget(user.id)  # the quota was changed: read again
-        await asyncio.gather(*(quotas.check(user.id) for _ in range(500)))
-        assert store.quota_reads == 2
-    finally:
-        await db.close()
+    quotas.forget(user_id)  # the quota was changed: read again
+    await asyncio.gather(*(quotas.check(user_id) for _ in range(500)))
+    assert store.quota_reads == 2
 
 
 async def test_a_check_near_the_end_of_the_cached_sums_does_not_wait_for_the_next(
-    tmp_path: Path,
+    database: tuple[Database, int],
 ) -> None:
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'chatgate.db'}"))
-    await migrate(db.engine)
-    try:
-        user = await db.create_user(username="alice")
-        store, metrics = SlowSums(db), Metrics()
-        ledger = Ledger(store, metrics=metrics, interval=3600)
-        # Generous times: a busy machine may wake the test late by a few tenths of a second.
-        quotas = Quotas(
-            store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None, cache_seconds=2.0
-        )
-        store.go_on.set()
-        await quotas.check(user.id)  # the sums read once: 0 used
-        await asyncio.sleep(1.6)  # in the cached figure's last quarter
-        store.go_on.clear()
-        store.asked.clear()  # the database is slow now
-        async with asyncio.timeout(0.3):  # the sums are held: waiting for them would time out
-            await quotas.check(user.id)
-        await asyncio.wait_for(store.asked.wait(), 1)  # read again, in the background
-        ledger.record(usage_row(user.id, 0))  # meanwhile an answer ends
-        store.go_on.set()
-        await asyncio.sleep(0.05)
-        day_used, _ = await quotas.used(user.id, Period.at(datetime.now(UTC)))
-        assert day_used == COST  # the answer counted once, by the new figure
-    finally:
-        await db.close()
+    db, user_id = database
+    store, metrics = SlowSums(db), Metrics()
+    ledger = Ledger(store, metrics=metrics, interval=3600)
+    # Generous times: a busy machine may wake the test late by a few tenths of a second.
+    quotas = Quotas(
+        store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None, cache_seconds=2.0
+    )
+    store.go_on.set()
+    await quotas.check(user_id)  # the sums read once: 0 used
+    await asyncio.sleep(1.6)  # in the cached figure's last quarter
+    store.go_on.clear()
+    store.asked.clear()  # the database is slow now
+    async with asyncio.timeout(0.3):  # the sums are held: waiting for them would time out
+        await quotas.check(user_id)
+    await asyncio.wait_for(store.asked.wait(), 1)  # read again, in the background
+    ledger.record(usage_row(user_id, 0))  # meanwhile an answer ends
+    store.go_on.set()
+    await asyncio.sleep(0.05)
+    day_used, _ = await quotas.used(user_id, Period.at(datetime.now(UTC)))
+    assert day_used == COST  # the answer counted once, by the new figure

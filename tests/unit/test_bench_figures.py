@@ -2,8 +2,9 @@ import os
 
 from bench.load_runner import merge_results, split_plan
 from bench.loadgen import LoadPlan, LoadResult
-from bench.measurement import Latency, Measurement, median_run, percentile
+from bench.measurement import Latency, median_run, percentile
 from bench.procfs import cpu_seconds, open_fds, process_tree, rss_bytes
+from tests.bench_runs import measurement
 
 PLAN = LoadPlan(
     host="127.0.0.1",
@@ -61,25 +62,12 @@ def test_process_tree_figures_for_this_process() -> None:
     assert cpu_seconds([2**22 + 1]) == 0  # beyond pid_max: no such process
 
 
-def measurement(cpu_s: float, errors: dict[str, int]) -> Measurement:
-    return Measurement(
-        system="chatgate",
-        answered=1000,
-        errors=errors,
-        wall_s=1,
-        chunks_per_request=10,
-        server_cpu_s=cpu_s,
-        upstream_cpu_s=None,
-        load_cpu_s=0.1,
-        load_processes=1,
-        ttfb=None,
-        total=None,
-        peak_rss_mb=50,
-    )
-
-
 def test_median_run_keeps_every_repetition_cpu_and_all_errors() -> None:
-    runs = [measurement(3.0, {}), measurement(1.0, {"timeout": 1}), measurement(2.0, {})]
+    runs = [
+        measurement("chatgate", cpu_s=3.0, ttfb_ms=1),
+        measurement("chatgate", cpu_s=1.0, ttfb_ms=1).model_copy(update={"errors": {"timeout": 1}}),
+        measurement("chatgate", cpu_s=2.0, ttfb_ms=1),
+    ]
     median = median_run(runs)
     assert median.server_cpu_s == 2.0
     assert median.cpu_per_1k_runs == [3.0, 1.0, 2.0]
