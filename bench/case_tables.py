@@ -9,6 +9,7 @@ from bench.features import describe_settings
 from bench.measurement import Measurement
 from bench.results import BenchRun
 from bench.tables import Rows, cpu_with_range, latency
+from bench.workloads import HELD_CHUNKS, HELD_DELAY_MS
 
 WORKERS_HEADERS = [
     "workload",
@@ -184,7 +185,8 @@ def memory_line(run: BenchRun) -> str:
         f"Memory per open stream: {memory.kb_per_stream:.1f} KB (1 KB = 1,000 bytes), the"
         f" slope of peak RSS between the two runs; the fixed part (the line's intercept)"
         f" {memory.fixed_mb:.0f} MB; idle before the first request {memory.idle_rss_mb:.0f} MB."
-        " Each run is a fresh chatgate with one worker and W3's slow answers, each"
+        f" Each run is a fresh chatgate with one worker and slow answers ({HELD_CHUNKS} chunks,"
+        f" {HELD_DELAY_MS:,} ms apart: a pace one worker keeps with 4,000 streams), each"
         " connection sending two requests one after the other, so that every connection"
         " has a request in flight from the start of the run to its last stretch; the most"
         " answers streaming at once (past their first byte) is read from `/metrics`."
