@@ -137,17 +137,7 @@ async def usage(
     return AdminUsage(
         since=span.since.isoformat(),
         until=span.until.isoformat(),
-        rows=[
-            UserModelLine(
-                user=line.user,
-                model=line.model,
-                requests=line.requests,
-                prompt_tokens=line.prompt_tokens,
-                completion_tokens=line.completion_tokens,
-                total_tokens=line.total_tokens,
-            )
-            for line in lines
-        ],
+        rows=[UserModelLine.model_validate(line, from_attributes=True) for line in lines],
     )
 
 

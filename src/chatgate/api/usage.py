@@ -51,15 +51,5 @@ async def get_usage(
         since=span.since.isoformat(),
         until=span.until.isoformat(),
         group_by=grouping,
-        rows=[
-            UsageLineView(
-                key=line.key,
-                requests=line.requests,
-                prompt_tokens=line.prompt_tokens,
-                completion_tokens=line.completion_tokens,
-                total_tokens=line.total_tokens,
-                estimated_requests=line.estimated_requests,
-            )
-            for line in lines
-        ],
+        rows=[UsageLineView.model_validate(line, from_attributes=True) for line in lines],
     )
