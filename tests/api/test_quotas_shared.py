@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -25,6 +25,7 @@ from chatgate.redis_client import connect_redis
 from chatgate.usage.ledger import Ledger
 from chatgate.usage.quotas import Quotas
 from chatgate.usage.redis_counters import RedisUsageCounters, day_key, month_key
+from tests.api.test_ledger import row
 from tests.e2e.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -36,23 +37,7 @@ COST = 100  # tokens per answer
 
 def usage_row(user_id: int, number: int) -> UsageRow:
     """The row of one answer that cost COST tokens."""
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        user_id=user_id,
-        token_id=None,
-        sign_in="token",
-        route="/api/chat/openai",
-        provider="openai",
-        model="gpt-4o",
-        prompt_tokens=COST // 2,
-        completion_tokens=COST // 2,
-        cached_tokens=0,
-        estimated=False,
-        outcome="complete",
-        ttfb_ms=1.0,
-        duration_ms=5.0,
-        request_id=f"r{number}",
-    )
+    return replace(row(number, user_id=user_id, tokens=COST // 2), completion_tokens=COST // 2)
 
 
 @dataclass
