@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ from chatgate.profile_fields import FIELDS_BY_NAME
 from chatgate.profiles import update_profile
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings
+from tests.chatbot_ui_database import ADD_GROQ, SCHEMA, database
 
 MIB = 1024 * 1024
 CHAT_PATH = "/api/chat/openai"
@@ -362,3 +363,14 @@ async def gate(open_gate: OpenGate) -> AsyncIterator[Gate]:
 def provider_env(keys: Mapping[str, str]) -> dict[str, SecretStr]:
     """Server-wide provider keys (OPENAI_API_KEY and friends), as Settings holds them."""
     return {name: SecretStr(value) for name, value in keys.items()}
+
+
+# Chatbot UI's own tables in a throwaway PostgreSQL database, one per test module.
+@pytest.fixture(scope="module")
+def current_schema() -> Iterator[str]:
+    yield from database(SCHEMA, ADD_GROQ)
+
+
+@pytest.fixture(scope="module")
+def schema_without_groq() -> Iterator[str]:
+    yield from database(SCHEMA)

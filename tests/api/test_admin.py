@@ -3,6 +3,7 @@ sessions stop at once) and re-enabled; every route refused to a member."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from chatgate.db.usage_queries import UsageRow
 from chatgate.runtime import Runtime
 from tests.api.conftest import auth, new_user
+from tests.api.test_ledger import row
 
 
 async def new_admin(app: FastAPI) -> str:
@@ -85,23 +87,8 @@ async def test_a_user_made_admin_is_one_at_once(app: FastAPI, client: httpx.Asyn
 
 
 def ledger_row(user_id: int, model: str, prompt: int, completion: int) -> UsageRow:
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        user_id=user_id,
-        token_id=None,
-        sign_in="token",
-        route="/v1/chat/completions",
-        provider="openai",
-        model=model,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        cached_tokens=0,
-        estimated=False,
-        outcome="complete",
-        ttfb_ms=1.0,
-        duration_ms=2.0,
-        request_id="r",
-    )
+    made = row(0, user_id=user_id, tokens=prompt)
+    return replace(made, route="/v1/chat/completions", model=model, completion_tokens=completion)
 
 
 async def test_an_admin_sets_a_quota_the_user_sees_with_what_is_left(

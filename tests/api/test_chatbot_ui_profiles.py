@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -19,22 +19,12 @@ from pydantic import SecretStr
 from chatgate.fake import reply_pieces
 from tests.api.conftest import CHAT_PATH, Gate, OpenGate, auth, chat_body
 from tests.api.test_v1 import sdk
-from tests.chatbot_ui_database import ADD_GROQ, SCHEMA, add_model, database, set_key, sign_up
+from tests.chatbot_ui_database import add_model, set_key, sign_up
 from tests.supabase_session import SECRET, SUPABASE_URL, access_token, plain_session_cookie
 
 pytestmark = pytest.mark.postgres
 
 FULL_ANSWER = "".join(reply_pieces(12))
-
-
-@pytest.fixture(scope="module")
-def current_schema() -> Iterator[str]:
-    yield from database(SCHEMA, ADD_GROQ)
-
-
-@pytest.fixture(scope="module")
-def schema_without_groq() -> Iterator[str]:
-    yield from database(SCHEMA)
 
 
 def in_store_mode(

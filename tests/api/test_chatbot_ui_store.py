@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -16,19 +16,9 @@ from chatgate.errors import ApiKeyNotFound, NotFound, ServiceUnavailable
 from chatgate.profiles import check_api_key
 from chatgate.settings import Settings
 from chatgate.supabase.chatbot_ui_store import ChatbotUiStore
-from tests.chatbot_ui_database import ADD_GROQ, ADMIN_URL, SCHEMA, add_model, database, sign_up
+from tests.chatbot_ui_database import ADMIN_URL, add_model, sign_up
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def current_schema() -> Iterator[str]:
-    yield from database(SCHEMA, ADD_GROQ)
-
-
-@pytest.fixture(scope="module")
-def schema_without_groq() -> Iterator[str]:
-    yield from database(SCHEMA)
 
 
 async def open_store(url: str) -> ChatbotUiStore:
