@@ -116,3 +116,46 @@ async def test_a_check_near_the_end_of_the_cached_sums_does_not_wait_for_the_nex
     await asyncio.sleep(0.05)
     day_used, _ = await quotas.used(user_id, Period.at(datetime.now(UTC)))
     assert day_used == COST  # the answer counted once, by the new figure
+
+
+class HeldCounters:
+    """Shared counters (Redis's part) in memory, whose adds land at once but are
+    acknowledged only when the test lets them."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[tuple[int, date], int] = {}
+        self.landed = asyncio.Event()
+        self.acknowledge = asyncio.Event()
+
+    async def add(self, tokens: dict[tuple[int, date], int]) -> None:
+        for key, count in tokens.items():
+            self.tokens[key] = self.tokens.get(key, 0) + count
+        self.landed.set()
+        await self.acknowledge.wait()
+
+    async def read(self, *, user_id: int, day: date) -> tuple[int, int]:
+        return self.tokens.get((user_id, day), 0), self.tokens.get((user_id, day), 0)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_counts_sent_but_not_yet_acknowledged_count_once(
+    database: tuple[Database, int],
+) -> None:
+    db, user_id = database
+    store, metrics, counters = UsageStore(db), Metrics(), HeldCounters()
+    ledger = Ledger(store, metrics=metrics, counters=counters, interval=3600)
+    quotas = Quotas(
+        store, ledger=ledger, metrics=metrics, per_day=1000, per_month=None, counters=counters
+    )
+    ledger.record(usage_row(user_id, 0))  # COST tokens, not yet sent
+    flushing = asyncio.create_task(ledger.flush())
+    await counters.landed.wait()  # in the shared counters, and still in the unsent ones
+    period = Period.at(datetime.now(UTC))
+    reading = asyncio.create_task(quotas.used(user_id, period))
+    await asyncio.sleep(0.05)
+    counters.acknowledge.set()
+    assert await flushing
+    day_used, _ = await reading
+    assert day_used == COST

@@ -91,6 +91,17 @@ class Ledger:
         if len(self._buffer) >= self.batch and self._failing_since is None:
             self._wake.set()
 
+    @property
+    def busy(self) -> bool:
+        """A write of rows or a send of counts is under way: until it ends, its rows
+        may be both in the database (or Redis) and in ``unsaved`` (or ``unsent``)."""
+        return self._writing.locked()
+
+    async def until_idle(self) -> None:
+        """Wait for a write or send under way to end."""
+        async with self._writing:
+            pass
+
     def buffered(self) -> int:
         return len(self._buffer)
 

@@ -210,6 +210,8 @@ class Quotas:
         future: asyncio.Future[_Used] = asyncio.get_running_loop().create_future()
         try:
             for attempt in range(1, LOAD_ATTEMPTS + 1):
+                if self.ledger.busy:
+                    await self.ledger.until_idle()
                 writes = self.ledger.writes
                 entry = _Used(day=period.day, expires=time.monotonic() + self.cache_seconds)
                 for day, tokens in self.ledger.unsaved.get(user_id, {}).items():
@@ -222,7 +224,9 @@ class Quotas:
                 except ServiceUnavailable:
                     self._count_from_memory(entry, user_id, period)
                     break
-                if self.ledger.writes == writes or attempt == LOAD_ATTEMPTS:
+                # A write under way at the end may have landed before the query read.
+                settled = not self.ledger.busy and self.ledger.writes == writes
+                if settled or attempt == LOAD_ATTEMPTS:
                     entry.day_tokens += day_tokens
                     entry.month_tokens += month_tokens
                     break
@@ -248,13 +252,17 @@ class Quotas:
     async def _shared(self, user_id: int, period: Period) -> tuple[int, int]:
         assert self.counters is not None
         for attempt in range(1, LOAD_ATTEMPTS + 1):
+            if self.ledger.busy:
+                await self.ledger.until_idle()
             sends = self.ledger.sends
             try:
                 day_used, month_used = await self.counters.read(user_id=user_id, day=period.day)
             except ServiceUnavailable:
                 return 0, 0  # the database's figure stands
-            # Counts sent while Redis was read would be in both: read again.
-            if self.ledger.sends == sends or attempt == LOAD_ATTEMPTS:
+            # Counts sent while Redis was read would be in both: read again. A send
+            # still under way may have landed before the read, its reply not yet in.
+            settled = not self.ledger.busy and self.ledger.sends == sends
+            if settled or attempt == LOAD_ATTEMPTS:
                 break
         for (unsent_user, day), tokens in self.ledger.unsent.items():
             if unsent_user == user_id:
